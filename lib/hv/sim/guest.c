@@ -1,0 +1,220 @@
+/* guest.c: the simulated guest inside each domain
+ *
+ * A guest does what a Linux guest does with the store: it acts on
+ * control/shutdown (clears the key at once, then shuts down after its
+ * delay, unless told to ignore requests), brings vCPUs on and off line as
+ * cpu/N/availability says, and balloons to memory/target as far as the
+ * host's free memory lets it. While it runs it uses CPU time on every
+ * online vCPU (all of it when busy, 1% when idle) and dirties memory at
+ * its dirty rate over its working set. Paused or shut down, it does
+ * nothing; a delayed shutdown waits while the guest is paused.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define IDLE_SHARE 100 /* an idle guest uses 1/100 of its vCPUs */
+
+void
+sim_guest_default(struct sim_domain *d)
+{
+    memset(&d->guest, 0, sizeof(d->guest));
+    d->guest.shutdown_delay_ms = 100;
+    d->guest.busy = true;
+}
+
+static void
+run_for(struct sim *s, struct sim_domain *d, uint64_t ns)
+{
+    uint64_t share = d->guest.busy ? ns : ns / IDLE_SHARE;
+    uint32_t i;
+
+    if (!ns || !sim_domain_runnable(d))
+        return;
+    for (i = 0; i < d->max_vcpus; i++)
+        if (d->vcpus[i].online)
+            d->vcpus[i].cpu_time_ns += share;
+    if (d->mem.base && d->guest.dirty_rate)
+        sim_mem_dirty(s, d, ns);
+}
+
+/* Time from now - elapsed to now passes for d. */
+void
+sim_guest_advance(struct sim *s, struct sim_domain *d, uint64_t now,
+                  uint64_t elapsed_ns)
+{
+    uint64_t start = now - elapsed_ns;
+
+    if (d->pending_action >= 0 && sim_domain_runnable(d) &&
+        d->pending_at_ns <= now) {
+        uint64_t at = d->pending_at_ns > start ? d->pending_at_ns : start;
+
+        run_for(s, d, at - start);
+        sim_domain_set_shutdown(s, d, (uint32_t)d->pending_action);
+        return;
+    }
+    if (d->pending_action >= 0 && !sim_domain_runnable(d))
+        d->pending_at_ns += elapsed_ns; /* a paused guest cannot act */
+    run_for(s, d, elapsed_ns);
+}
+
+uint64_t
+sim_guest_next_deadline(struct sim *s)
+{
+    uint64_t next = UINT64_MAX;
+    size_t i;
+
+    for (i = 0; i < s->n_doms; i++) {
+        const struct sim_domain *d = s->doms[i];
+
+        if (d->pending_action >= 0 && sim_domain_runnable(d) &&
+            d->pending_at_ns < next)
+            next = d->pending_at_ns;
+        if (d->dying && d->dying_at_ns + 1 < next)
+            next = d->dying_at_ns + 1;
+    }
+    return next;
+}
+
+static int
+request_reason(const char *val)
+{
+    if (!strcmp(val, "poweroff") || !strcmp(val, "halt"))
+        return KEEL_SHUTDOWN_POWEROFF;
+    if (!strcmp(val, "reboot"))
+        return KEEL_SHUTDOWN_REBOOT;
+    if (!strcmp(val, "suspend"))
+        return KEEL_SHUTDOWN_SUSPEND;
+    return -1;
+}
+
+static void
+on_shutdown_request(struct sim *s, struct sim_domain *d, const char *path,
+                    const char *val)
+{
+    int reason = request_reason(val);
+
+    if (reason < 0 || d->guest.ignore_shutdown || d->shutdown)
+        return;
+    d->pending_action = reason;
+    d->pending_at_ns = sim_now(s) +
+                       (uint64_t)d->guest.shutdown_delay_ms * 1000000u;
+    s->state_dirty = true;
+    /* The guest acknowledges by clearing the request, as Linux does. */
+    if (sim_store_write(s->ctx, s->store, path, "", 0) == 0)
+        sim_watch_fire(s, path, false);
+}
+
+static void
+on_availability(struct sim *s, struct sim_domain *d, uint32_t vcpu,
+                const char *val)
+{
+    bool online;
+
+    if (vcpu >= d->max_vcpus)
+        return;
+    if (!strcmp(val, "online"))
+        online = true;
+    else if (!strcmp(val, "offline"))
+        online = false;
+    else
+        return;
+    d->vcpus[vcpu].online = online;
+    s->state_dirty = true;
+}
+
+/* The balloon driver: reach the target as far as free memory allows and
+ * never past the domain's maximum. */
+static void
+on_target(struct sim *s, struct sim_domain *d, const char *val)
+{
+    uint64_t target, free_kb = sim_free_kb(s);
+
+    if (!keel__parse_u64(val, &target))
+        return;
+    target &= ~UINT64_C(3);
+    if (target > d->max_kb)
+        target = d->max_kb;
+    if (target > d->tot_kb && target - d->tot_kb > free_kb)
+        target = d->tot_kb + free_kb;
+    if (target < 4)
+        return;
+    if (d->mem.base && target / 4 > d->mem.nr_pfns &&
+        sim_mem_grow(s, d, target / 4))
+        return;
+    d->tot_kb = target;
+    s->state_dirty = true;
+}
+
+/* Called after every store write, with the path and the value written
+ * (NUL-terminated). */
+void
+sim_guest_store_written(struct sim *s, const char *path, const char *val)
+{
+    struct sim_domain *d;
+    unsigned int domid, vcpu;
+    const char *rel;
+    int off = 0;
+
+    if (sscanf(path, "/local/domain/%u/%n", &domid, &off) != 1 || !off)
+        return;
+    d = sim_domain_find(s, domid);
+    if (!d || d->dying || domid == 0)
+        return;
+    rel = path + off;
+    if (!strcmp(rel, "control/shutdown"))
+        on_shutdown_request(s, d, path, val);
+    else if ((off = 0, sscanf(rel, "cpu/%u/availability%n", &vcpu,
+                              &off) == 1) &&
+             off && rel[off] == '\0')
+        on_availability(s, d, vcpu, val);
+    else if (!strcmp(rel, "memory/target"))
+        on_target(s, d, val);
+}
+
+int
+sim_guest_set(struct sim *s, uint32_t domid,
+              const struct keel_sim_guest *guest)
+{
+    struct sim_domain *d = sim_domain_get(s, domid);
+    uint64_t pages;
+
+    if (!d)
+        return KEEL_ENODOMAIN;
+    pages = d->mem.nr_pfns;
+    if (guest->ws_start > pages || guest->ws_pages > pages - guest->ws_start)
+        return keel_error(s->ctx, KEEL_ERANGE,
+                          "working set %" PRIu64 "+%" PRIu64
+                          " lies outside domain %u's %" PRIu64 " frames",
+                          guest->ws_start, guest->ws_pages, domid, pages);
+    if (guest->shutdown_delay_ms > 3600000)
+        return keel_error(s->ctx, KEEL_ERANGE,
+                          "shutdown delay %u ms is over an hour",
+                          guest->shutdown_delay_ms);
+    d->guest = *guest;
+    s->state_dirty = true;
+    return 0;
+}
+
+int
+sim_guest_act(struct sim *s, uint32_t domid, enum keel_shutdown_reason reason)
+{
+    struct sim_domain *d = sim_domain_get(s, domid);
+
+    if (!d)
+        return KEEL_ENODOMAIN;
+    if (!keel_shutdown_reason_name(reason))
+        return keel_error(s->ctx, KEEL_EINVAL, "unknown shutdown reason %d",
+                          reason);
+    if (domid == 0 || d->dying || d->shutdown || d->pause_count)
+        return keel_error(s->ctx, KEEL_ESTATE,
+                          "domain %u is not running, its guest cannot act",
+                          domid);
+    sim_domain_set_shutdown(s, d, reason);
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* internal.h: what every part of libkeel shares and nothing outside sees
+ *
+ * Error recording: keel_error(ctx, code, fmt, ...) stores the message with
+ * the function and line that raised it and returns code, so a failure is
+ * one line: `return keel_error(ctx, KEEL_EINVAL, "cpu %u out of range",
+ * cpu);`. Within one public call the first error wins: a public entry
+ * point brackets its work with keel__enter()/keel__leave(), and only the
+ * outermost enter clears the thread's previous error.
+ */
+#ifndef KEEL_INTERNAL_H
+#define KEEL_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include <keel/keel.h>
+
+#define KEEL_EXPORT __attribute__((visibility("default")))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+int keel__error(struct keel_ctx *ctx, int code, const char *func, int line,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define keel_error(ctx, code, ...)                                         \
+    keel__error((ctx), (code), __func__, __LINE__, __VA_ARGS__)
+
+/* As keel_error, with ": strerror(errno)" appended and -errno as code when
+ * code is 0. */
+int keel__error_errno(struct keel_ctx *ctx, int code, const char *func,
+                      int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+#define keel_error_errno(ctx, code, ...)                                   \
+    keel__error_errno((ctx), (code), __func__, __LINE__, __VA_ARGS__)
+
+void keel__log(struct keel_ctx *ctx, enum keel_log_level level,
+               const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define keel_warn(ctx, ...) keel__log((ctx), KEEL_LOG_WARN, __func__, __VA_ARGS__)
+#define keel_info(ctx, ...) keel__log((ctx), KEEL_LOG_INFO, __func__, __VA_ARGS__)
+#define keel_debug(ctx, ...)                                               \
+    keel__log((ctx), KEEL_LOG_DEBUG, __func__, __VA_ARGS__)
+
+void keel__enter(struct keel_ctx *ctx);
+void keel__leave(struct keel_ctx *ctx);
+
+/* Backend entry bracket (lib/hv/hv.c): takes the handle's lock and opens
+ * a public call; when supported is false records KEEL_ENOTSUP naming op
+ * and the backend. keel__hv_end closes the call, unlocks and returns rc.
+ * Used by the keel_hv_* wrappers and by backend-specific public calls
+ * such as keel_sim_*. */
+struct keel_hv;
+int keel__hv_begin(struct keel_hv *hv, bool supported, const char *op);
+int keel__hv_end(struct keel_hv *hv, int rc);
+
+/* Small helpers. */
+char *keel__strdup(struct keel_ctx *ctx, const char *s);
+char *keel__sprintf(struct keel_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parses an unsigned decimal integer that fills the whole string. */
+bool keel__parse_u64(const char *s, uint64_t *v_r);
+
+#endif /* KEEL_INTERNAL_H */

@@ -1,0 +1,54 @@
+/* harness.h: what every unit test shares
+ *
+ * Each check test runs in its own process (CK_FORK). A test that uses
+ * th_ctx(), th_tmpdir() or th_sim_open() gets a fresh context, directory
+ * or sim, torn down after the test by the fixture th_tcase() installs.
+ * Leaks are caught by ASan's leak checker, which runs when each forked
+ * test exits in a --enable-sanitizers build.
+ */
+#ifndef KEEL_TEST_HARNESS_H
+#define KEEL_TEST_HARNESS_H
+
+#include <check.h>
+#include <stdbool.h>
+
+#include <keel/hv.h>
+#include <keel/keel.h>
+#include <keel/sim.h>
+
+/* A context for this test (created on first use; logs only errors). */
+struct keel_ctx *th_ctx(void);
+
+/* A new empty directory for this test, removed with its contents at
+ * teardown. The string belongs to the harness. */
+const char *th_tmpdir(void);
+
+/* A path inside th_tmpdir(); the string belongs to the harness. */
+const char *th_path(const char *name);
+
+/* Opens the sim backend on dir (th_path("sim") when NULL) with spec and
+ * flags; fails the test on error. Closed at teardown unless closed with
+ * th_sim_close(). */
+struct keel_hv *th_sim_open(const char *dir, const char *spec,
+                            unsigned int flags);
+void th_sim_close(struct keel_hv *hv);
+
+/* Creates a domain with type, vcpus and memory (KiB) in pool 0 and
+ * unpauses it; returns its domid. Fails the test on error. */
+uint32_t th_sim_domain(struct keel_hv *hv, enum keel_domain_type type,
+                       uint32_t vcpus, uint64_t mem_kb);
+
+/* A tcase with the harness's teardown and a 60 s timeout. */
+TCase *th_tcase(Suite *s, const char *name);
+
+/* Runs the suite (CK_FORK unless CK_FORK=no) and returns an exit status. */
+int th_run(Suite *s);
+
+/* Asserts that rc == code and that the context holds a message that
+ * contains needle (when needle is not NULL). */
+#define th_assert_err(rc, code, needle)                                    \
+    th__assert_err((rc), (code), (needle), __FILE__, __LINE__)
+void th__assert_err(int rc, int code, const char *needle, const char *file,
+                    int line);
+
+#endif
