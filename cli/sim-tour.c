@@ -46,8 +46,8 @@ list_domains(struct keel_hv *hv)
 
     if ((rc = keel_hv_domain_list(hv, 0, info, MAX_DOMS, &n)))
         die("listing domains", rc);
-    printf("%-20s %5s %7s %5s %6s %8s\n", "Name", "ID", "Mem", "VCPUs",
-           "State", "Time(s)");
+    printf("%-20s %5s %7s %5s %6s %8s\n", "Name", "ID", "Mem", "VCPUs", "State",
+           "Time(s)");
     for (i = 0; i < n; i++) {
         char path[64], *name = NULL;
         uint32_t f = info[i].flags;
@@ -109,8 +109,8 @@ wait_shutdown(struct keel_hv *hv, uint32_t domid)
         if ((rc = keel_hv_event_read(hv, evs, 16, &n)))
             die("reading events", rc);
         for (i = 0; i < n; i++) {
-            bool done = evs[i].kind == KEEL_HV_EVENT_DOMAIN &&
-                        evs[i].domid == domid;
+            bool done =
+                evs[i].kind == KEEL_HV_EVENT_DOMAIN && evs[i].domid == domid;
 
             if (evs[i].kind == KEEL_HV_EVENT_DOMAIN)
                 printf("event: domain %u changed state\n", evs[i].domid);

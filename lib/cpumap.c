@@ -45,8 +45,7 @@ keel_cpumap_clear(struct keel_cpumap *map, unsigned int cpu)
 KEEL_EXPORT bool
 keel_cpumap_test(const struct keel_cpumap *map, unsigned int cpu)
 {
-    return cpu < KEEL_MAX_CPUS &&
-           (map->bits[cpu / 64] >> (cpu % 64) & 1) != 0;
+    return cpu < KEEL_MAX_CPUS && (map->bits[cpu / 64] >> (cpu % 64) & 1) != 0;
 }
 
 KEEL_EXPORT unsigned int
@@ -103,8 +102,7 @@ keel_cpumap_subset(const struct keel_cpumap *sub,
 }
 
 KEEL_EXPORT bool
-keel_cpumap_intersects(const struct keel_cpumap *a,
-                       const struct keel_cpumap *b)
+keel_cpumap_intersects(const struct keel_cpumap *a, const struct keel_cpumap *b)
 {
     unsigned int i;
 
@@ -197,8 +195,7 @@ parse_cpu(const char **p, unsigned int *cpu_r)
 }
 
 KEEL_EXPORT int
-keel_cpumap_parse(struct keel_cpumap *map, const char *text,
-                  size_t *errpos_r)
+keel_cpumap_parse(struct keel_cpumap *map, const char *text, size_t *errpos_r)
 {
     const char *p = text;
     unsigned int a, b, i;

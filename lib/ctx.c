@@ -173,8 +173,7 @@ keel__log(struct keel_ctx *ctx, enum keel_log_level level, const char *func,
 }
 
 KEEL_EXPORT void
-keel_log(struct keel_ctx *ctx, enum keel_log_level level, const char *fmt,
-         ...)
+keel_log(struct keel_ctx *ctx, enum keel_log_level level, const char *fmt, ...)
 {
     va_list ap;
 

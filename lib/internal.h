@@ -20,7 +20,7 @@
 
 int keel__error(struct keel_ctx *ctx, int code, const char *func, int line,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-#define keel_error(ctx, code, ...)                                         \
+#define keel_error(ctx, code, ...)                                             \
     keel__error((ctx), (code), __func__, __LINE__, __VA_ARGS__)
 
 /* As keel_error, with ": strerror(errno)" appended and -errno as code when
@@ -28,15 +28,17 @@ int keel__error(struct keel_ctx *ctx, int code, const char *func, int line,
 int keel__error_errno(struct keel_ctx *ctx, int code, const char *func,
                       int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-#define keel_error_errno(ctx, code, ...)                                   \
+#define keel_error_errno(ctx, code, ...)                                       \
     keel__error_errno((ctx), (code), __func__, __LINE__, __VA_ARGS__)
 
 void keel__log(struct keel_ctx *ctx, enum keel_log_level level,
                const char *func, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-#define keel_warn(ctx, ...) keel__log((ctx), KEEL_LOG_WARN, __func__, __VA_ARGS__)
-#define keel_info(ctx, ...) keel__log((ctx), KEEL_LOG_INFO, __func__, __VA_ARGS__)
-#define keel_debug(ctx, ...)                                               \
+#define keel_warn(ctx, ...)                                                    \
+    keel__log((ctx), KEEL_LOG_WARN, __func__, __VA_ARGS__)
+#define keel_info(ctx, ...)                                                    \
+    keel__log((ctx), KEEL_LOG_INFO, __func__, __VA_ARGS__)
+#define keel_debug(ctx, ...)                                                   \
     keel__log((ctx), KEEL_LOG_DEBUG, __func__, __VA_ARGS__)
 
 void keel__enter(struct keel_ctx *ctx);

@@ -41,7 +41,8 @@ unsigned int keel_cpumap_count(const struct keel_cpumap *map);
 int keel_cpumap_next(const struct keel_cpumap *map, unsigned int from);
 
 bool keel_cpumap_is_empty(const struct keel_cpumap *map);
-bool keel_cpumap_equal(const struct keel_cpumap *a, const struct keel_cpumap *b);
+bool keel_cpumap_equal(const struct keel_cpumap *a,
+                       const struct keel_cpumap *b);
 /* True when every bit of sub is in super. */
 bool keel_cpumap_subset(const struct keel_cpumap *sub,
                         const struct keel_cpumap *super);

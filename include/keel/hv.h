@@ -85,17 +85,17 @@ int keel_uuid_parse(const char *text, uint8_t uuid[16]);
 int keel_uuid_generate(uint8_t uuid[16]);
 
 struct keel_hv_physinfo {
-    uint32_t nr_cpus;           /* physical CPUs */
+    uint32_t nr_cpus; /* physical CPUs */
     uint32_t threads_per_core;
     uint32_t cores_per_socket;
     uint32_t nr_sockets;
-    uint32_t nr_nodes;          /* NUMA nodes */
+    uint32_t nr_nodes; /* NUMA nodes */
     uint32_t cpu_khz;
-    uint64_t total_kb;          /* host memory */
-    uint64_t free_kb;           /* not charged to any domain */
+    uint64_t total_kb; /* host memory */
+    uint64_t free_kb;  /* not charged to any domain */
     uint32_t xen_major, xen_minor;
-    char xen_extra[16];         /* e.g. ".0" or "-sim" */
-    char capabilities[128];     /* e.g. "xen-3.0-x86_64 hvm-3.0-x86_64" */
+    char xen_extra[16];     /* e.g. ".0" or "-sim" */
+    char capabilities[128]; /* e.g. "xen-3.0-x86_64 hvm-3.0-x86_64" */
 };
 
 struct keel_hv_cputopo {
@@ -110,12 +110,12 @@ struct keel_hv_numainfo {
 struct keel_hv_domain_spec {
     enum keel_domain_type type;
     uint8_t uuid[16];
-    uint32_t max_vcpus;       /* 1..KEEL_MAX_CPUS */
-    uint32_t online_vcpus;    /* vCPUs brought up at boot, 1..max_vcpus */
-    uint64_t max_kb;          /* ceiling for the guest's memory */
-    uint64_t mem_kb;          /* memory populated at build, <= max_kb */
-    uint32_t poolid;          /* CPU pool to start in */
-    uint32_t domid;           /* wanted domid, or KEEL_DOMID_INVALID: any */
+    uint32_t max_vcpus;    /* 1..KEEL_MAX_CPUS */
+    uint32_t online_vcpus; /* vCPUs brought up at boot, 1..max_vcpus */
+    uint64_t max_kb;       /* ceiling for the guest's memory */
+    uint64_t mem_kb;       /* memory populated at build, <= max_kb */
+    uint32_t poolid;       /* CPU pool to start in */
+    uint32_t domid;        /* wanted domid, or KEEL_DOMID_INVALID: any */
 };
 
 /* keel_hv_dominfo.flags, after Xen's XEN_DOMINF_* state bits. */
@@ -130,14 +130,14 @@ struct keel_hv_dominfo {
     uint32_t domid;
     uint8_t uuid[16];
     enum keel_domain_type type;
-    uint32_t flags;              /* KEEL_DOMF_* */
-    uint32_t shutdown_reason;    /* enum keel_shutdown_reason */
-    uint32_t pause_count;        /* 0 when not paused */
-    uint64_t tot_kb;             /* memory the domain holds now */
+    uint32_t flags;           /* KEEL_DOMF_* */
+    uint32_t shutdown_reason; /* enum keel_shutdown_reason */
+    uint32_t pause_count;     /* 0 when not paused */
+    uint64_t tot_kb;          /* memory the domain holds now */
     uint64_t max_kb;
     uint32_t max_vcpus;
     uint32_t online_vcpus;
-    uint64_t cpu_time_ns;        /* summed over vCPUs */
+    uint64_t cpu_time_ns; /* summed over vCPUs */
     uint32_t poolid;
 };
 
@@ -148,17 +148,17 @@ struct keel_hv_dominfo {
 
 struct keel_hv_vcpuinfo {
     uint32_t vcpu;
-    uint32_t flags;              /* KEEL_VCPUF_* */
-    uint32_t cpu;                /* physical CPU it last ran on */
+    uint32_t flags; /* KEEL_VCPUF_* */
+    uint32_t cpu;   /* physical CPU it last ran on */
     uint64_t cpu_time_ns;
-    struct keel_cpumap hard;     /* hard affinity */
-    struct keel_cpumap soft;     /* soft affinity */
+    struct keel_cpumap hard; /* hard affinity */
+    struct keel_cpumap soft; /* soft affinity */
 };
 
 struct keel_hv_poolinfo {
     uint32_t poolid;
     enum keel_scheduler sched;
-    uint32_t n_dom;              /* domains inside */
+    uint32_t n_dom; /* domains inside */
     struct keel_cpumap cpus;
 };
 
@@ -166,38 +166,38 @@ struct keel_hv_poolinfo {
  * must match the scheduler of the domain's pool. */
 struct keel_hv_sched_dom {
     enum keel_scheduler sched;
-    uint32_t weight;             /* credit, credit2: 1..65535 */
-    uint32_t cap;                /* credit, credit2: % of one CPU, 0=none */
+    uint32_t weight; /* credit, credit2: 1..65535 */
+    uint32_t cap;    /* credit, credit2: % of one CPU, 0=none */
 };
 
 /* Per-vCPU RTDS parameters. */
 struct keel_hv_sched_rtds {
     uint32_t vcpu;
     uint32_t period_us;
-    uint32_t budget_us;          /* <= period_us */
+    uint32_t budget_us; /* <= period_us */
     bool extratime;
 };
 
 /* Per-pool scheduler parameters. */
 struct keel_hv_sched_pool {
     enum keel_scheduler sched;
-    uint32_t tslice_ms;          /* credit: 1..1000 */
-    uint32_t ratelimit_us;       /* credit, credit2: 0 or 100..500000 */
+    uint32_t tslice_ms;    /* credit: 1..1000 */
+    uint32_t ratelimit_us; /* credit, credit2: 0 or 100..500000 */
 };
 
 /* Context blobs a migration moves; index is the vCPU for per-vCPU kinds
  * and ignored otherwise. Blobs are opaque except where noted. */
 enum keel_hv_ctx_kind {
-    KEEL_HV_CTX_VCPU = 1,         /* xc_vcpu_getcontext (PV basic) */
+    KEEL_HV_CTX_VCPU = 1,          /* xc_vcpu_getcontext (PV basic) */
     KEEL_HV_CTX_VCPU_EXTENDED = 2, /* XEN_DOMCTL_get_ext_vcpucontext */
-    KEEL_HV_CTX_VCPU_XSAVE = 3,   /* XEN_DOMCTL_getvcpuextstate */
-    KEEL_HV_CTX_VCPU_MSRS = 4,    /* XEN_DOMCTL_get_vcpu_msrs */
-    KEEL_HV_CTX_HVM = 5,          /* xc_domain_hvm_getcontext */
-    KEEL_HV_CTX_HVM_PARAMS = 6,   /* xc_hvm_param_get: {u64 index, u64 value}* */
-    KEEL_HV_CTX_TSC = 7,          /* xc_domain_get_tsc_info: 24-byte record */
-    KEEL_HV_CTX_SHARED_INFO = 8,  /* the shared-info page, 4096 bytes */
-    KEEL_HV_CTX_CPUID = 9,        /* xc_cpu_policy_serialise: 24-byte leaves */
-    KEEL_HV_CTX_MSR = 10,         /* xc_cpu_policy_serialise: 16-byte entries */
+    KEEL_HV_CTX_VCPU_XSAVE = 3,    /* XEN_DOMCTL_getvcpuextstate */
+    KEEL_HV_CTX_VCPU_MSRS = 4,     /* XEN_DOMCTL_get_vcpu_msrs */
+    KEEL_HV_CTX_HVM = 5,           /* xc_domain_hvm_getcontext */
+    KEEL_HV_CTX_HVM_PARAMS = 6,  /* xc_hvm_param_get: {u64 index, u64 value}* */
+    KEEL_HV_CTX_TSC = 7,         /* xc_domain_get_tsc_info: 24-byte record */
+    KEEL_HV_CTX_SHARED_INFO = 8, /* the shared-info page, 4096 bytes */
+    KEEL_HV_CTX_CPUID = 9,       /* xc_cpu_policy_serialise: 24-byte leaves */
+    KEEL_HV_CTX_MSR = 10,        /* xc_cpu_policy_serialise: 16-byte entries */
 };
 
 /* Xen's XEN_DOMCTL_PFINFO_* page types, as carried in PAGE_DATA. */
@@ -207,7 +207,7 @@ enum keel_hv_page_type {
     KEEL_PAGE_L2TAB = 0x2,
     KEEL_PAGE_L3TAB = 0x3,
     KEEL_PAGE_L4TAB = 0x4,
-    KEEL_PAGE_LPINTAB = 0x8,     /* or-ed with L1..L4: pinned */
+    KEEL_PAGE_LPINTAB = 0x8, /* or-ed with L1..L4: pinned */
     KEEL_PAGE_BROKEN = 0xD,
     KEEL_PAGE_XALLOC = 0xE,
     KEEL_PAGE_XTAB = 0xF,
@@ -225,8 +225,8 @@ enum keel_hv_event_kind {
 struct keel_hv_event {
     enum keel_hv_event_kind kind;
     uint32_t domid;
-    char *path;   /* WATCH only; owned by the event */
-    char *token;  /* WATCH only; owned by the event */
+    char *path;  /* WATCH only; owned by the event */
+    char *token; /* WATCH only; owned by the event */
 };
 
 /* Frees the strings of n events (not the array). */
@@ -239,8 +239,8 @@ struct keel_hv;
 
 /* How to open a backend. Members a backend does not use are ignored. */
 struct keel_hv_open_args {
-    const char *dir;   /* sim: state directory (created if missing) */
-    const char *spec;  /* sim: host spec for a new directory, or NULL */
+    const char *dir;    /* sim: state directory (created if missing) */
+    const char *spec;   /* sim: host spec for a new directory, or NULL */
     unsigned int flags; /* KEEL_HV_OPEN_* */
 };
 
@@ -267,8 +267,8 @@ struct keel_hv_ops {
      * XENVER_capabilities). */
     int (*physinfo)(struct keel_hv *hv, struct keel_hv_physinfo *info);
     /* One entry per CPU, at most max; *n_r = nr_cpus. xen: xc_cputopoinfo. */
-    int (*cputopo)(struct keel_hv *hv, struct keel_hv_cputopo *topo,
-                   size_t max, size_t *n_r);
+    int (*cputopo)(struct keel_hv *hv, struct keel_hv_cputopo *topo, size_t max,
+                   size_t *n_r);
     /* One entry per node. xen: xc_numainfo. */
     int (*numainfo)(struct keel_hv *hv, struct keel_hv_numainfo *nodes,
                     size_t max, size_t *n_r);
@@ -301,8 +301,7 @@ struct keel_hv_ops {
     /* Domains with domid >= first in domid order, at most max; *n_r is the
      * number written. xen: xc_domain_getinfolist. */
     int (*domain_list)(struct keel_hv *hv, uint32_t first,
-                       struct keel_hv_dominfo *infos, size_t max,
-                       size_t *n_r);
+                       struct keel_hv_dominfo *infos, size_t max, size_t *n_r);
     /* xen: xc_domain_setmaxmem. */
     int (*domain_set_max_mem)(struct keel_hv *hv, uint32_t domid,
                               uint64_t max_kb);
@@ -310,8 +309,8 @@ struct keel_hv_ops {
     /* --- vCPUs --- */
     /* Sets hard and/or soft affinity (NULL: leave as is). xen:
      * xc_vcpu_setaffinity with XEN_VCPUAFFINITY_HARD / _SOFT. */
-    int (*vcpu_set_affinity)(struct keel_hv *hv, uint32_t domid,
-                             uint32_t vcpu, const struct keel_cpumap *hard,
+    int (*vcpu_set_affinity)(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
+                             const struct keel_cpumap *hard,
                              const struct keel_cpumap *soft);
     /* xen: xc_vcpu_getinfo + xc_vcpu_getaffinity. */
     int (*vcpu_info)(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
@@ -331,8 +330,7 @@ struct keel_hv_ops {
     int (*cpupool_list)(struct keel_hv *hv, struct keel_hv_poolinfo *infos,
                         size_t max, size_t *n_r);
     /* Moves a free CPU into a pool. xen: xc_cpupool_addcpu. */
-    int (*cpupool_add_cpu)(struct keel_hv *hv, uint32_t poolid,
-                           uint32_t cpu);
+    int (*cpupool_add_cpu)(struct keel_hv *hv, uint32_t poolid, uint32_t cpu);
     /* Frees a CPU; refused for a pool's last CPU while it has domains.
      * xen: xc_cpupool_removecpu. */
     int (*cpupool_remove_cpu)(struct keel_hv *hv, uint32_t poolid,
@@ -368,19 +366,18 @@ struct keel_hv_ops {
     int (*store_read)(struct keel_hv *hv, const char *path, char **val_r,
                       size_t *len_r);
     /* Creates or replaces a node, and any missing parents. xen: xs_write. */
-    int (*store_write)(struct keel_hv *hv, const char *path,
-                       const void *val, size_t len);
+    int (*store_write)(struct keel_hv *hv, const char *path, const void *val,
+                       size_t len);
     /* Removes a node and everything below it. xen: xs_rm. */
     int (*store_remove)(struct keel_hv *hv, const char *path);
     /* Children's names, sorted; *names_r is one allocation (free()). xen:
      * xs_directory. */
-    int (*store_list)(struct keel_hv *hv, const char *path,
-                      char ***names_r, size_t *n_r);
+    int (*store_list)(struct keel_hv *hv, const char *path, char ***names_r,
+                      size_t *n_r);
     /* Watches path and everything below it (or "@releaseDomain",
      * "@introduceDomain"); fires once at once, as Xen does. xen: xs_watch,
      * xs_unwatch. */
-    int (*store_watch)(struct keel_hv *hv, const char *path,
-                       const char *token);
+    int (*store_watch)(struct keel_hv *hv, const char *path, const char *token);
     int (*store_unwatch)(struct keel_hv *hv, const char *path,
                          const char *token);
 
@@ -391,8 +388,8 @@ struct keel_hv_ops {
     int (*event_fd)(struct keel_hv *hv);
     /* Takes up to max waiting events; *n_r may be 0. Never blocks. xen:
      * xenevtchn_pending + xenevtchn_unmask, xs_check_watch. */
-    int (*event_read)(struct keel_hv *hv, struct keel_hv_event *evs,
-                      size_t max, size_t *n_r);
+    int (*event_read)(struct keel_hv *hv, struct keel_hv_event *evs, size_t max,
+                      size_t *n_r);
 
     /* --- migration primitives --- */
     /* Highest guest frame number. xen: xc_domain_maximum_gpfn. */
@@ -421,8 +418,8 @@ struct keel_hv_ops {
     /* Context blobs (see enum keel_hv_ctx_kind). get allocates *buf_r
      * (free()); a kind a domain does not have gives KEEL_ENOENT. */
     int (*context_get)(struct keel_hv *hv, uint32_t domid,
-                       enum keel_hv_ctx_kind kind, uint32_t index,
-                       void **buf_r, size_t *len_r);
+                       enum keel_hv_ctx_kind kind, uint32_t index, void **buf_r,
+                       size_t *len_r);
     int (*context_set)(struct keel_hv *hv, uint32_t domid,
                        enum keel_hv_ctx_kind kind, uint32_t index,
                        const void *buf, size_t len);
@@ -476,12 +473,11 @@ int keel_hv_domain_resume(struct keel_hv *hv, uint32_t domid);
 int keel_hv_domain_info(struct keel_hv *hv, uint32_t domid,
                         struct keel_hv_dominfo *info);
 int keel_hv_domain_list(struct keel_hv *hv, uint32_t first,
-                        struct keel_hv_dominfo *infos, size_t max,
-                        size_t *n_r);
+                        struct keel_hv_dominfo *infos, size_t max, size_t *n_r);
 int keel_hv_domain_set_max_mem(struct keel_hv *hv, uint32_t domid,
                                uint64_t max_kb);
-int keel_hv_vcpu_set_affinity(struct keel_hv *hv, uint32_t domid,
-                              uint32_t vcpu, const struct keel_cpumap *hard,
+int keel_hv_vcpu_set_affinity(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
+                              const struct keel_cpumap *hard,
                               const struct keel_cpumap *soft);
 int keel_hv_vcpu_info(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
                       struct keel_hv_vcpuinfo *info);
@@ -492,8 +488,7 @@ int keel_hv_cpupool_info(struct keel_hv *hv, uint32_t poolid,
                          struct keel_hv_poolinfo *info);
 int keel_hv_cpupool_list(struct keel_hv *hv, struct keel_hv_poolinfo *infos,
                          size_t max, size_t *n_r);
-int keel_hv_cpupool_add_cpu(struct keel_hv *hv, uint32_t poolid,
-                            uint32_t cpu);
+int keel_hv_cpupool_add_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu);
 int keel_hv_cpupool_remove_cpu(struct keel_hv *hv, uint32_t poolid,
                                uint32_t cpu);
 int keel_hv_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid,
@@ -513,14 +508,14 @@ int keel_hv_sched_pool_set(struct keel_hv *hv, uint32_t poolid,
                            const struct keel_hv_sched_pool *params);
 int keel_hv_store_read(struct keel_hv *hv, const char *path, char **val_r,
                        size_t *len_r);
-int keel_hv_store_write(struct keel_hv *hv, const char *path,
-                        const void *val, size_t len);
+int keel_hv_store_write(struct keel_hv *hv, const char *path, const void *val,
+                        size_t len);
 /* store_write of a NUL-terminated string. */
 int keel_hv_store_write_str(struct keel_hv *hv, const char *path,
                             const char *val);
 int keel_hv_store_remove(struct keel_hv *hv, const char *path);
-int keel_hv_store_list(struct keel_hv *hv, const char *path,
-                       char ***names_r, size_t *n_r);
+int keel_hv_store_list(struct keel_hv *hv, const char *path, char ***names_r,
+                       size_t *n_r);
 int keel_hv_store_watch(struct keel_hv *hv, const char *path,
                         const char *token);
 int keel_hv_store_unwatch(struct keel_hv *hv, const char *path,
@@ -528,8 +523,7 @@ int keel_hv_store_unwatch(struct keel_hv *hv, const char *path,
 int keel_hv_event_fd(struct keel_hv *hv);
 int keel_hv_event_read(struct keel_hv *hv, struct keel_hv_event *evs,
                        size_t max, size_t *n_r);
-int keel_hv_mem_max_pfn(struct keel_hv *hv, uint32_t domid,
-                        uint64_t *pfn_r);
+int keel_hv_mem_max_pfn(struct keel_hv *hv, uint32_t domid, uint64_t *pfn_r);
 int keel_hv_mem_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
                     size_t n, bool writable, void **addr_r);
 int keel_hv_mem_unmap(struct keel_hv *hv, void *addr, size_t n);
@@ -537,9 +531,9 @@ int keel_hv_mem_page_types(struct keel_hv *hv, uint32_t domid,
                            const uint64_t *pfns, size_t n, uint32_t *types);
 int keel_hv_logdirty_enable(struct keel_hv *hv, uint32_t domid);
 int keel_hv_logdirty_disable(struct keel_hv *hv, uint32_t domid);
-int keel_hv_logdirty_read(struct keel_hv *hv, uint32_t domid,
-                          uint8_t *bitmap, uint64_t nr_pfns,
-                          unsigned int flags, uint64_t *dirty_r);
+int keel_hv_logdirty_read(struct keel_hv *hv, uint32_t domid, uint8_t *bitmap,
+                          uint64_t nr_pfns, unsigned int flags,
+                          uint64_t *dirty_r);
 int keel_hv_context_get(struct keel_hv *hv, uint32_t domid,
                         enum keel_hv_ctx_kind kind, uint32_t index,
                         void **buf_r, size_t *len_r);

@@ -52,15 +52,15 @@ enum keel_err {
     KEEL_ETIMEDOUT = -ETIMEDOUT, /* timed out */
     KEEL_ECANCELED = -ECANCELED, /* cancelled by the caller */
 
-    KEEL_ENODOMAIN = -4000, /* no such domain */
-    KEEL_ENOPOOL = -4001,   /* no such CPU pool */
-    KEEL_ESTATE = -4002,    /* operation invalid in the object's state */
-    KEEL_ECORRUPT = -4003,  /* stored or received data is corrupt */
-    KEEL_EFOREIGN = -4004,  /* data belongs to something else */
+    KEEL_ENODOMAIN = -4000,  /* no such domain */
+    KEEL_ENOPOOL = -4001,    /* no such CPU pool */
+    KEEL_ESTATE = -4002,     /* operation invalid in the object's state */
+    KEEL_ECORRUPT = -4003,   /* stored or received data is corrupt */
+    KEEL_EFOREIGN = -4004,   /* data belongs to something else */
     KEEL_ENOHOSTMEM = -4005, /* not enough free memory on the host */
-    KEEL_ELOCKED = -4006,   /* held by another process */
-    KEEL_ESYNTAX = -4007,   /* syntax error in input */
-    KEEL_EBACKEND = -4008,  /* no such hypervisor backend */
+    KEEL_ELOCKED = -4006,    /* held by another process */
+    KEEL_ESYNTAX = -4007,    /* syntax error in input */
+    KEEL_EBACKEND = -4008,   /* no such hypervisor backend */
 };
 
 /* Returns a static, human-readable name for an error code (positive or
@@ -119,8 +119,8 @@ void keel_ctx_clear_error(struct keel_ctx *ctx);
 
 /* Logs a message through ctx's logger (for programs built on libkeel that
  * want one log stream). */
-void keel_log(struct keel_ctx *ctx, enum keel_log_level level,
-              const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void keel_log(struct keel_ctx *ctx, enum keel_log_level level, const char *fmt,
+              ...) __attribute__((format(printf, 3, 4)));
 
 #ifdef __cplusplus
 }

@@ -31,7 +31,7 @@ struct keel_sim_spec {
     uint32_t cpus;
     uint32_t sockets;
     uint32_t nodes;
-    uint32_t threads;      /* per core */
+    uint32_t threads; /* per core */
     uint64_t memory_kb;
     uint64_t dom0_mem_kb;
     uint32_t dom0_vcpus;
@@ -46,12 +46,12 @@ int keel_sim_spec_parse(struct keel_ctx *ctx, const char *text,
 
 /* How a simulated guest behaves. */
 struct keel_sim_guest {
-    uint32_t shutdown_delay_ms;  /* time to act on control/shutdown */
-    bool ignore_shutdown;        /* never act on control/shutdown */
-    bool busy;                   /* running (true) or mostly blocked */
-    uint64_t dirty_rate;         /* pages dirtied per second while running */
-    uint64_t ws_start;           /* first frame of the working set */
-    uint64_t ws_pages;           /* working-set size; 0 = all memory */
+    uint32_t shutdown_delay_ms; /* time to act on control/shutdown */
+    bool ignore_shutdown;       /* never act on control/shutdown */
+    bool busy;                  /* running (true) or mostly blocked */
+    uint64_t dirty_rate;        /* pages dirtied per second while running */
+    uint64_t ws_start;          /* first frame of the working set */
+    uint64_t ws_pages;          /* working-set size; 0 = all memory */
 };
 
 int keel_sim_guest_get(struct keel_hv *hv, uint32_t domid,
@@ -69,8 +69,7 @@ int keel_sim_guest_act(struct keel_hv *hv, uint32_t domid,
 /* A 128-bit digest of the domain's whole memory, written as 32 hex
  * digits into hex[33]: two domains with the same memory have the same
  * digest. Not cryptographic. */
-int keel_sim_memory_digest(struct keel_hv *hv, uint32_t domid,
-                           char hex[33]);
+int keel_sim_memory_digest(struct keel_hv *hv, uint32_t domid, char hex[33]);
 
 /* Moves a manual clock (KEEL_HV_OPEN_MANUAL_CLOCK) forward by ns.
  * KEEL_EINVAL on a handle with the real clock. */

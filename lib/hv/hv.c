@@ -122,8 +122,8 @@ keel__hv_begin(struct keel_hv *hv, bool supported, const char *op)
     keel__enter(hv->ctx);
     if (!supported)
         return keel_error(hv->ctx, KEEL_ENOTSUP,
-                          "the %s backend does not support %s",
-                          hv->ops->name, op);
+                          "the %s backend does not support %s", hv->ops->name,
+                          op);
     return 0;
 }
 
@@ -182,8 +182,8 @@ keel_hv_cputopo(struct keel_hv *hv, struct keel_hv_cputopo *topo, size_t max,
 }
 
 KEEL_EXPORT int
-keel_hv_numainfo(struct keel_hv *hv, struct keel_hv_numainfo *nodes,
-                 size_t max, size_t *n_r)
+keel_hv_numainfo(struct keel_hv *hv, struct keel_hv_numainfo *nodes, size_t max,
+                 size_t *n_r)
 {
     int rc = keel__hv_begin(hv, hv->ops->numainfo != NULL, "numainfo");
 
@@ -196,10 +196,10 @@ keel_hv_numainfo(struct keel_hv *hv, struct keel_hv_numainfo *nodes,
 
 KEEL_EXPORT int
 keel_hv_domain_create(struct keel_hv *hv,
-                      const struct keel_hv_domain_spec *spec,
-                      uint32_t *domid_r)
+                      const struct keel_hv_domain_spec *spec, uint32_t *domid_r)
 {
-    int rc = keel__hv_begin(hv, hv->ops->domain_create != NULL, "domain_create");
+    int rc =
+        keel__hv_begin(hv, hv->ops->domain_create != NULL, "domain_create");
 
     if (rc == 0 && (!spec || !domid_r))
         rc = null_arg(hv, "domain_create");
@@ -211,7 +211,8 @@ keel_hv_domain_create(struct keel_hv *hv,
 KEEL_EXPORT int
 keel_hv_domain_destroy(struct keel_hv *hv, uint32_t domid)
 {
-    int rc = keel__hv_begin(hv, hv->ops->domain_destroy != NULL, "domain_destroy");
+    int rc =
+        keel__hv_begin(hv, hv->ops->domain_destroy != NULL, "domain_destroy");
 
     if (rc == 0)
         rc = hv->ops->domain_destroy(hv, domid);
@@ -231,7 +232,8 @@ keel_hv_domain_pause(struct keel_hv *hv, uint32_t domid)
 KEEL_EXPORT int
 keel_hv_domain_unpause(struct keel_hv *hv, uint32_t domid)
 {
-    int rc = keel__hv_begin(hv, hv->ops->domain_unpause != NULL, "domain_unpause");
+    int rc =
+        keel__hv_begin(hv, hv->ops->domain_unpause != NULL, "domain_unpause");
 
     if (rc == 0)
         rc = hv->ops->domain_unpause(hv, domid);
@@ -242,7 +244,8 @@ KEEL_EXPORT int
 keel_hv_domain_shutdown(struct keel_hv *hv, uint32_t domid,
                         enum keel_shutdown_reason reason)
 {
-    int rc = keel__hv_begin(hv, hv->ops->domain_shutdown != NULL, "domain_shutdown");
+    int rc =
+        keel__hv_begin(hv, hv->ops->domain_shutdown != NULL, "domain_shutdown");
 
     if (rc == 0)
         rc = hv->ops->domain_shutdown(hv, domid, reason);
@@ -252,7 +255,8 @@ keel_hv_domain_shutdown(struct keel_hv *hv, uint32_t domid,
 KEEL_EXPORT int
 keel_hv_domain_resume(struct keel_hv *hv, uint32_t domid)
 {
-    int rc = keel__hv_begin(hv, hv->ops->domain_resume != NULL, "domain_resume");
+    int rc =
+        keel__hv_begin(hv, hv->ops->domain_resume != NULL, "domain_resume");
 
     if (rc == 0)
         rc = hv->ops->domain_resume(hv, domid);
@@ -288,7 +292,8 @@ keel_hv_domain_list(struct keel_hv *hv, uint32_t first,
 KEEL_EXPORT int
 keel_hv_domain_set_max_mem(struct keel_hv *hv, uint32_t domid, uint64_t max_kb)
 {
-    int rc = keel__hv_begin(hv, hv->ops->domain_set_max_mem != NULL, "domain_set_max_mem");
+    int rc = keel__hv_begin(hv, hv->ops->domain_set_max_mem != NULL,
+                            "domain_set_max_mem");
 
     if (rc == 0)
         rc = hv->ops->domain_set_max_mem(hv, domid, max_kb);
@@ -300,7 +305,8 @@ keel_hv_vcpu_set_affinity(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
                           const struct keel_cpumap *hard,
                           const struct keel_cpumap *soft)
 {
-    int rc = keel__hv_begin(hv, hv->ops->vcpu_set_affinity != NULL, "vcpu_set_affinity");
+    int rc = keel__hv_begin(hv, hv->ops->vcpu_set_affinity != NULL,
+                            "vcpu_set_affinity");
 
     if (rc == 0)
         rc = hv->ops->vcpu_set_affinity(hv, domid, vcpu, hard, soft);
@@ -324,7 +330,8 @@ KEEL_EXPORT int
 keel_hv_cpupool_create(struct keel_hv *hv, uint32_t *poolid_io,
                        enum keel_scheduler sched)
 {
-    int rc = keel__hv_begin(hv, hv->ops->cpupool_create != NULL, "cpupool_create");
+    int rc =
+        keel__hv_begin(hv, hv->ops->cpupool_create != NULL, "cpupool_create");
 
     if (rc == 0 && (!poolid_io))
         rc = null_arg(hv, "cpupool_create");
@@ -336,7 +343,8 @@ keel_hv_cpupool_create(struct keel_hv *hv, uint32_t *poolid_io,
 KEEL_EXPORT int
 keel_hv_cpupool_destroy(struct keel_hv *hv, uint32_t poolid)
 {
-    int rc = keel__hv_begin(hv, hv->ops->cpupool_destroy != NULL, "cpupool_destroy");
+    int rc =
+        keel__hv_begin(hv, hv->ops->cpupool_destroy != NULL, "cpupool_destroy");
 
     if (rc == 0)
         rc = hv->ops->cpupool_destroy(hv, poolid);
@@ -372,7 +380,8 @@ keel_hv_cpupool_list(struct keel_hv *hv, struct keel_hv_poolinfo *infos,
 KEEL_EXPORT int
 keel_hv_cpupool_add_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
 {
-    int rc = keel__hv_begin(hv, hv->ops->cpupool_add_cpu != NULL, "cpupool_add_cpu");
+    int rc =
+        keel__hv_begin(hv, hv->ops->cpupool_add_cpu != NULL, "cpupool_add_cpu");
 
     if (rc == 0)
         rc = hv->ops->cpupool_add_cpu(hv, poolid, cpu);
@@ -382,7 +391,8 @@ keel_hv_cpupool_add_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
 KEEL_EXPORT int
 keel_hv_cpupool_remove_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
 {
-    int rc = keel__hv_begin(hv, hv->ops->cpupool_remove_cpu != NULL, "cpupool_remove_cpu");
+    int rc = keel__hv_begin(hv, hv->ops->cpupool_remove_cpu != NULL,
+                            "cpupool_remove_cpu");
 
     if (rc == 0)
         rc = hv->ops->cpupool_remove_cpu(hv, poolid, cpu);
@@ -390,10 +400,10 @@ keel_hv_cpupool_remove_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
 }
 
 KEEL_EXPORT int
-keel_hv_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid,
-                            uint32_t domid)
+keel_hv_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid, uint32_t domid)
 {
-    int rc = keel__hv_begin(hv, hv->ops->cpupool_move_domain != NULL, "cpupool_move_domain");
+    int rc = keel__hv_begin(hv, hv->ops->cpupool_move_domain != NULL,
+                            "cpupool_move_domain");
 
     if (rc == 0)
         rc = hv->ops->cpupool_move_domain(hv, poolid, domid);
@@ -403,7 +413,8 @@ keel_hv_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid,
 KEEL_EXPORT int
 keel_hv_cpupool_free_cpus(struct keel_hv *hv, struct keel_cpumap *map)
 {
-    int rc = keel__hv_begin(hv, hv->ops->cpupool_free_cpus != NULL, "cpupool_free_cpus");
+    int rc = keel__hv_begin(hv, hv->ops->cpupool_free_cpus != NULL,
+                            "cpupool_free_cpus");
 
     if (rc == 0 && (!map))
         rc = null_arg(hv, "cpupool_free_cpus");
@@ -416,7 +427,8 @@ KEEL_EXPORT int
 keel_hv_sched_domain_get(struct keel_hv *hv, uint32_t domid,
                          struct keel_hv_sched_dom *params)
 {
-    int rc = keel__hv_begin(hv, hv->ops->sched_domain_get != NULL, "sched_domain_get");
+    int rc = keel__hv_begin(hv, hv->ops->sched_domain_get != NULL,
+                            "sched_domain_get");
 
     if (rc == 0 && (!params))
         rc = null_arg(hv, "sched_domain_get");
@@ -429,7 +441,8 @@ KEEL_EXPORT int
 keel_hv_sched_domain_set(struct keel_hv *hv, uint32_t domid,
                          const struct keel_hv_sched_dom *params)
 {
-    int rc = keel__hv_begin(hv, hv->ops->sched_domain_set != NULL, "sched_domain_set");
+    int rc = keel__hv_begin(hv, hv->ops->sched_domain_set != NULL,
+                            "sched_domain_set");
 
     if (rc == 0 && (!params))
         rc = null_arg(hv, "sched_domain_set");
@@ -442,7 +455,8 @@ KEEL_EXPORT int
 keel_hv_sched_rtds_get(struct keel_hv *hv, uint32_t domid,
                        struct keel_hv_sched_rtds *vcpus, size_t n)
 {
-    int rc = keel__hv_begin(hv, hv->ops->sched_rtds_get != NULL, "sched_rtds_get");
+    int rc =
+        keel__hv_begin(hv, hv->ops->sched_rtds_get != NULL, "sched_rtds_get");
 
     if (rc == 0 && (!vcpus))
         rc = null_arg(hv, "sched_rtds_get");
@@ -455,7 +469,8 @@ KEEL_EXPORT int
 keel_hv_sched_rtds_set(struct keel_hv *hv, uint32_t domid,
                        const struct keel_hv_sched_rtds *vcpus, size_t n)
 {
-    int rc = keel__hv_begin(hv, hv->ops->sched_rtds_set != NULL, "sched_rtds_set");
+    int rc =
+        keel__hv_begin(hv, hv->ops->sched_rtds_set != NULL, "sched_rtds_set");
 
     if (rc == 0 && (!vcpus))
         rc = null_arg(hv, "sched_rtds_set");
@@ -468,7 +483,8 @@ KEEL_EXPORT int
 keel_hv_sched_pool_get(struct keel_hv *hv, uint32_t poolid,
                        struct keel_hv_sched_pool *params)
 {
-    int rc = keel__hv_begin(hv, hv->ops->sched_pool_get != NULL, "sched_pool_get");
+    int rc =
+        keel__hv_begin(hv, hv->ops->sched_pool_get != NULL, "sched_pool_get");
 
     if (rc == 0 && (!params))
         rc = null_arg(hv, "sched_pool_get");
@@ -481,7 +497,8 @@ KEEL_EXPORT int
 keel_hv_sched_pool_set(struct keel_hv *hv, uint32_t poolid,
                        const struct keel_hv_sched_pool *params)
 {
-    int rc = keel__hv_begin(hv, hv->ops->sched_pool_set != NULL, "sched_pool_set");
+    int rc =
+        keel__hv_begin(hv, hv->ops->sched_pool_set != NULL, "sched_pool_set");
 
     if (rc == 0 && (!params))
         rc = null_arg(hv, "sched_pool_set");
@@ -556,7 +573,8 @@ keel_hv_store_watch(struct keel_hv *hv, const char *path, const char *token)
 KEEL_EXPORT int
 keel_hv_store_unwatch(struct keel_hv *hv, const char *path, const char *token)
 {
-    int rc = keel__hv_begin(hv, hv->ops->store_unwatch != NULL, "store_unwatch");
+    int rc =
+        keel__hv_begin(hv, hv->ops->store_unwatch != NULL, "store_unwatch");
 
     if (rc == 0 && (!path || !token))
         rc = null_arg(hv, "store_unwatch");
@@ -626,10 +644,11 @@ keel_hv_mem_unmap(struct keel_hv *hv, void *addr, size_t n)
 }
 
 KEEL_EXPORT int
-keel_hv_mem_page_types(struct keel_hv *hv, uint32_t domid,
-                       const uint64_t *pfns, size_t n, uint32_t *types)
+keel_hv_mem_page_types(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
+                       size_t n, uint32_t *types)
 {
-    int rc = keel__hv_begin(hv, hv->ops->mem_page_types != NULL, "mem_page_types");
+    int rc =
+        keel__hv_begin(hv, hv->ops->mem_page_types != NULL, "mem_page_types");
 
     if (rc == 0 && (!pfns || !types))
         rc = null_arg(hv, "mem_page_types");
@@ -641,7 +660,8 @@ keel_hv_mem_page_types(struct keel_hv *hv, uint32_t domid,
 KEEL_EXPORT int
 keel_hv_logdirty_enable(struct keel_hv *hv, uint32_t domid)
 {
-    int rc = keel__hv_begin(hv, hv->ops->logdirty_enable != NULL, "logdirty_enable");
+    int rc =
+        keel__hv_begin(hv, hv->ops->logdirty_enable != NULL, "logdirty_enable");
 
     if (rc == 0)
         rc = hv->ops->logdirty_enable(hv, domid);
@@ -651,7 +671,8 @@ keel_hv_logdirty_enable(struct keel_hv *hv, uint32_t domid)
 KEEL_EXPORT int
 keel_hv_logdirty_disable(struct keel_hv *hv, uint32_t domid)
 {
-    int rc = keel__hv_begin(hv, hv->ops->logdirty_disable != NULL, "logdirty_disable");
+    int rc = keel__hv_begin(hv, hv->ops->logdirty_disable != NULL,
+                            "logdirty_disable");
 
     if (rc == 0)
         rc = hv->ops->logdirty_disable(hv, domid);
@@ -662,7 +683,8 @@ KEEL_EXPORT int
 keel_hv_logdirty_read(struct keel_hv *hv, uint32_t domid, uint8_t *bitmap,
                       uint64_t nr_pfns, unsigned int flags, uint64_t *dirty_r)
 {
-    int rc = keel__hv_begin(hv, hv->ops->logdirty_read != NULL, "logdirty_read");
+    int rc =
+        keel__hv_begin(hv, hv->ops->logdirty_read != NULL, "logdirty_read");
 
     if (rc == 0 && (!dirty_r))
         rc = null_arg(hv, "logdirty_read");
@@ -687,8 +709,8 @@ keel_hv_context_get(struct keel_hv *hv, uint32_t domid,
 
 KEEL_EXPORT int
 keel_hv_context_set(struct keel_hv *hv, uint32_t domid,
-                    enum keel_hv_ctx_kind kind, uint32_t index,
-                    const void *buf, size_t len)
+                    enum keel_hv_ctx_kind kind, uint32_t index, const void *buf,
+                    size_t len)
 {
     int rc = keel__hv_begin(hv, hv->ops->context_set != NULL, "context_set");
 
@@ -712,7 +734,8 @@ KEEL_EXPORT int
 keel_hv_image_restore(struct keel_hv *hv, uint32_t domid, int fd,
                       unsigned int flags)
 {
-    int rc = keel__hv_begin(hv, hv->ops->image_restore != NULL, "image_restore");
+    int rc =
+        keel__hv_begin(hv, hv->ops->image_restore != NULL, "image_restore");
 
     if (rc == 0)
         rc = hv->ops->image_restore(hv, domid, fd, flags);

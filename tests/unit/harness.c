@@ -153,18 +153,19 @@ th_run(Suite *s)
 }
 
 void
-th__assert_err(int rc, int code, const char *needle, const char *file,
-               int line)
+th__assert_err(int rc, int code, const char *needle, const char *file, int line)
 {
     const char *msg = keel_ctx_last_error(th_ctx());
 
-    ck_assert_msg(rc == code, "%s:%d: expected %d (%s), got %d (%s): %s",
-                  file, line, code, keel_strerror(code), rc,
-                  keel_strerror(rc), msg);
+    ck_assert_msg(rc == code, "%s:%d: expected %d (%s), got %d (%s): %s", file,
+                  line, code, keel_strerror(code), rc, keel_strerror(rc), msg);
     ck_assert_msg(msg[0] != '\0', "%s:%d: no error message recorded", file,
                   line);
     if (needle)
         ck_assert_msg(strstr(msg, needle) != NULL,
                       "%s:%d: message '%s' lacks '%s'", file, line, msg,
                       needle);
+    /* Calls made straight to internals open no public call, so the next
+     * error would not replace this one: start afresh. */
+    keel_ctx_clear_error(th_ctx());
 }

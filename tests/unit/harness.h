@@ -45,8 +45,8 @@ TCase *th_tcase(Suite *s, const char *name);
 int th_run(Suite *s);
 
 /* Asserts that rc == code and that the context holds a message that
- * contains needle (when needle is not NULL). */
-#define th_assert_err(rc, code, needle)                                    \
+ * contains needle (when needle is not NULL), then clears the error. */
+#define th_assert_err(rc, code, needle)                                        \
     th__assert_err((rc), (code), (needle), __FILE__, __LINE__)
 void th__assert_err(int rc, int code, const char *needle, const char *file,
                     int line);

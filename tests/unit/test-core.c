@@ -23,12 +23,12 @@ END_TEST
 START_TEST(strerror_names_every_code)
 {
     static const int codes[] = {
-        KEEL_EPERM,     KEEL_ENOENT,   KEEL_EIO,       KEEL_E2BIG,
-        KEEL_EAGAIN,    KEEL_ENOMEM,   KEEL_EBUSY,     KEEL_EEXIST,
-        KEEL_EINVAL,    KEEL_ENOSPC,   KEEL_ERANGE,    KEEL_ENOTSUP,
+        KEEL_EPERM,     KEEL_ENOENT,    KEEL_EIO,       KEEL_E2BIG,
+        KEEL_EAGAIN,    KEEL_ENOMEM,    KEEL_EBUSY,     KEEL_EEXIST,
+        KEEL_EINVAL,    KEEL_ENOSPC,    KEEL_ERANGE,    KEEL_ENOTSUP,
         KEEL_ETIMEDOUT, KEEL_ECANCELED, KEEL_ENODOMAIN, KEEL_ENOPOOL,
-        KEEL_ESTATE,    KEEL_ECORRUPT, KEEL_EFOREIGN,  KEEL_ENOHOSTMEM,
-        KEEL_ELOCKED,   KEEL_ESYNTAX,  KEEL_EBACKEND};
+        KEEL_ESTATE,    KEEL_ECORRUPT,  KEEL_EFOREIGN,  KEEL_ENOHOSTMEM,
+        KEEL_ELOCKED,   KEEL_ESYNTAX,   KEEL_EBACKEND};
     size_t i, j;
 
     for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -209,8 +209,8 @@ END_TEST
 START_TEST(cpumap_text_round_trip)
 {
     static const char *const good[] = {"", "0", "0-3,6", "1,3,5-7,4095"};
-    static const char *const bad[] = {"a", "1-", "3-1", "1,,2", "1,",
-                                      " 1", "1 ", "-1", "4096", "1-99999"};
+    static const char *const bad[] = {"a",  "1-", "3-1", "1,,2", "1,",
+                                      " 1", "1 ", "-1",  "4096", "1-99999"};
     struct keel_cpumap m;
     char buf[64];
     size_t i, pos;
@@ -242,16 +242,13 @@ START_TEST(uuid_round_trip)
     ck_assert_uint_eq(strlen(text), 36);
     ck_assert_int_eq(keel_uuid_parse(text, v), 0);
     ck_assert_mem_eq(u, v, 16);
-    ck_assert_int_eq(keel_uuid_parse("6F9619FF-8B86-D011-B42D-00C04FC964FF",
-                                     v),
+    ck_assert_int_eq(keel_uuid_parse("6F9619FF-8B86-D011-B42D-00C04FC964FF", v),
                      0);
     keel_uuid_format(v, text);
     ck_assert_str_eq(text, "6f9619ff-8b86-d011-b42d-00c04fc964ff");
-    ck_assert_int_eq(keel_uuid_parse("6f9619ff8b86-d011-b42d-00c04fc964ff0",
-                                     v),
+    ck_assert_int_eq(keel_uuid_parse("6f9619ff8b86-d011-b42d-00c04fc964ff0", v),
                      KEEL_EINVAL);
-    ck_assert_int_eq(keel_uuid_parse("6f9619ff-8b86-d011-b42d-00c04fc964fg",
-                                     v),
+    ck_assert_int_eq(keel_uuid_parse("6f9619ff-8b86-d011-b42d-00c04fc964fg", v),
                      KEEL_EINVAL);
     ck_assert_int_eq(keel_uuid_parse(NULL, v), KEEL_EINVAL);
 }

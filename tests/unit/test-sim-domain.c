@@ -50,9 +50,8 @@ START_TEST(domain0_exists_at_boot)
     ck_assert_uint_eq(info.online_vcpus, 8);
     ck_assert_uint_eq(info.poolid, 0);
     ck_assert(info.flags & KEEL_DOMF_BLOCKED);
-    ck_assert_int_eq(keel_hv_store_read(hv, "/local/domain/0/name", &name,
-                                        &len),
-                     0);
+    ck_assert_int_eq(
+        keel_hv_store_read(hv, "/local/domain/0/name", &name, &len), 0);
     ck_assert_str_eq(name, "Domain-0");
     ck_assert_uint_eq(len, 8);
     free(name);
@@ -85,8 +84,7 @@ START_TEST(create_starts_paused_and_charges_memory)
     ck_assert_int_eq(keel_hv_domain_unpause(hv, domid), 0);
     ck_assert_int_eq(keel_hv_domain_info(hv, domid, &info), 0);
     ck_assert(info.flags & KEEL_DOMF_RUNNING);
-    th_assert_err(keel_hv_domain_unpause(hv, domid), KEEL_ESTATE,
-                  "not paused");
+    th_assert_err(keel_hv_domain_unpause(hv, domid), KEEL_ESTATE, "not paused");
 }
 END_TEST
 
@@ -119,12 +117,11 @@ START_TEST(create_rejects_bad_specs_and_leaves_nothing)
                   "pages");
     spec = small_spec(KEEL_DOMAIN_HVM);
     spec.poolid = 9;
-    th_assert_err(keel_hv_domain_create(hv, &spec, &domid), KEEL_ENOPOOL,
-                  "9");
+    th_assert_err(keel_hv_domain_create(hv, &spec, &domid), KEEL_ENOPOOL, "9");
     spec = small_spec(KEEL_DOMAIN_HVM);
     spec.max_kb = spec.mem_kb = UINT64_C(15) << 20 | 4; /* 15 GiB + 4 KiB */
-    th_assert_err(keel_hv_domain_create(hv, &spec, &domid),
-                  KEEL_ENOHOSTMEM, "free");
+    th_assert_err(keel_hv_domain_create(hv, &spec, &domid), KEEL_ENOHOSTMEM,
+                  "free");
     spec = small_spec(KEEL_DOMAIN_HVM);
     spec.domid = KEEL_DOMID_FIRST_RESERVED;
     th_assert_err(keel_hv_domain_create(hv, &spec, &domid), KEEL_EINVAL,
@@ -160,8 +157,7 @@ START_TEST(domids_rotate_without_immediate_reuse)
     ck_assert_int_eq(keel_hv_domain_create(hv, &spec, &c), 0);
     ck_assert_uint_eq(c, b + 1);
     spec.domid = b;
-    th_assert_err(keel_hv_domain_create(hv, &spec, &c), KEEL_EEXIST,
-                  "in use");
+    th_assert_err(keel_hv_domain_create(hv, &spec, &c), KEEL_EEXIST, "in use");
     spec.domid = 32751;
     ck_assert_int_eq(keel_hv_domain_create(hv, &spec, &c), 0);
     ck_assert_uint_eq(c, 32751);
@@ -181,10 +177,8 @@ START_TEST(pause_counts_and_shutdown_reasons)
     ck_assert_uint_eq(info.pause_count, 1);
     ck_assert(info.flags & KEEL_DOMF_PAUSED);
     ck_assert_int_eq(keel_hv_domain_unpause(hv, d), 0);
-    th_assert_err(keel_hv_domain_shutdown(hv, d, 42), KEEL_EINVAL,
-                  "reason");
-    ck_assert_int_eq(keel_hv_domain_shutdown(hv, d, KEEL_SHUTDOWN_SUSPEND),
-                     0);
+    th_assert_err(keel_hv_domain_shutdown(hv, d, 42), KEEL_EINVAL, "reason");
+    ck_assert_int_eq(keel_hv_domain_shutdown(hv, d, KEEL_SHUTDOWN_SUSPEND), 0);
     ck_assert_int_eq(keel_hv_domain_shutdown(hv, d, KEEL_SHUTDOWN_CRASH), 0);
     ck_assert_int_eq(keel_hv_domain_info(hv, d, &info), 0);
     ck_assert(info.flags & KEEL_DOMF_SHUTDOWN);
@@ -231,8 +225,8 @@ START_TEST(max_memory_and_vcpus)
     ck_assert(keel_cpumap_equal(&vi.soft, &hard));
     th_assert_err(keel_hv_vcpu_info(hv, d, 3, &vi), KEEL_EINVAL, "vCPU 3");
     keel_cpumap_set(&hard, 8);
-    th_assert_err(keel_hv_vcpu_set_affinity(hv, d, 0, &hard, NULL),
-                  KEEL_ERANGE, "beyond");
+    th_assert_err(keel_hv_vcpu_set_affinity(hv, d, 0, &hard, NULL), KEEL_ERANGE,
+                  "beyond");
 }
 END_TEST
 
@@ -245,37 +239,31 @@ START_TEST(context_blobs)
     void *buf;
     size_t len;
 
-    ck_assert_int_eq(keel_hv_context_get(hv, pv, KEEL_HV_CTX_VCPU, 1, &buf,
-                                         &len),
-                     0);
+    ck_assert_int_eq(
+        keel_hv_context_get(hv, pv, KEEL_HV_CTX_VCPU, 1, &buf, &len), 0);
     ck_assert_uint_gt(len, 0);
     free(buf);
-    th_assert_err(keel_hv_context_get(hv, pv, KEEL_HV_CTX_HVM, 0, &buf,
-                                      &len),
+    th_assert_err(keel_hv_context_get(hv, pv, KEEL_HV_CTX_HVM, 0, &buf, &len),
                   KEEL_ENOENT, "kind");
-    ck_assert_int_eq(keel_hv_context_get(hv, hvm, KEEL_HV_CTX_HVM_PARAMS, 0,
-                                         &buf, &len),
-                     0);
+    ck_assert_int_eq(
+        keel_hv_context_get(hv, hvm, KEEL_HV_CTX_HVM_PARAMS, 0, &buf, &len), 0);
     ck_assert_uint_eq(len % 16, 0);
     free(buf);
-    ck_assert_int_eq(keel_hv_context_get(hv, hvm, KEEL_HV_CTX_CPUID, 0, &buf,
-                                         &len),
-                     0);
+    ck_assert_int_eq(
+        keel_hv_context_get(hv, hvm, KEEL_HV_CTX_CPUID, 0, &buf, &len), 0);
     ck_assert_uint_eq(len % 24, 0);
     free(buf);
-    ck_assert_int_eq(keel_hv_context_set(hv, hvm, KEEL_HV_CTX_TSC, 0, tsc,
-                                         sizeof(tsc)),
-                     0);
-    ck_assert_int_eq(keel_hv_context_get(hv, hvm, KEEL_HV_CTX_TSC, 0, &buf,
-                                         &len),
-                     0);
+    ck_assert_int_eq(
+        keel_hv_context_set(hv, hvm, KEEL_HV_CTX_TSC, 0, tsc, sizeof(tsc)), 0);
+    ck_assert_int_eq(
+        keel_hv_context_get(hv, hvm, KEEL_HV_CTX_TSC, 0, &buf, &len), 0);
     ck_assert_uint_eq(len, 24);
     ck_assert_mem_eq(buf, tsc, 24);
     free(buf);
     th_assert_err(keel_hv_context_set(hv, hvm, KEEL_HV_CTX_TSC, 0, tsc, 23),
                   KEEL_EINVAL, "23 bytes");
-    th_assert_err(keel_hv_context_set(hv, hvm, KEEL_HV_CTX_SHARED_INFO, 0,
-                                      page, sizeof(page)),
+    th_assert_err(keel_hv_context_set(hv, hvm, KEEL_HV_CTX_SHARED_INFO, 0, page,
+                                      sizeof(page)),
                   KEEL_EINVAL, "hvm");
     th_assert_err(keel_hv_context_set(hv, pv, KEEL_HV_CTX_VCPU, 2, page, 64),
                   KEEL_EINVAL, "vCPU 2");
@@ -308,13 +296,13 @@ START_TEST(memory_mapping_and_page_types)
     ck_assert_int_eq(keel_hv_mem_unmap(hv, addr, 1), 0);
     th_assert_err(keel_hv_mem_map(hv, d, &bad, 1, false, &addr), KEEL_ERANGE,
                   "1024");
-    th_assert_err(keel_hv_mem_map(hv, 0, pfns, 1, false, &addr),
-                  KEEL_ENOTSUP, "not simulated");
+    th_assert_err(keel_hv_mem_map(hv, 0, pfns, 1, false, &addr), KEEL_ENOTSUP,
+                  "not simulated");
     ck_assert_int_eq(keel_hv_mem_page_types(hv, d, pfns, 3, types), 0);
     ck_assert_uint_eq(types[0], KEEL_PAGE_NOTAB);
     ck_assert_uint_eq(types[1], KEEL_PAGE_L3TAB);
-    th_assert_err(keel_hv_mem_page_types(hv, d, &bad, 1, types),
-                  KEEL_ERANGE, "1024");
+    th_assert_err(keel_hv_mem_page_types(hv, d, &bad, 1, types), KEEL_ERANGE,
+                  "1024");
 }
 END_TEST
 

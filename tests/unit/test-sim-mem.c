@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -287,9 +286,7 @@ START_TEST(test_open_missing)
     ck_assert_int_eq(sim_mem_open(sim, d, true), 0);
     sim_mem_close(&d->mem);
     ck_assert_int_eq(unlink(dom_file(1, "dirty")), 0);
-    keel_ctx_clear_error(th_ctx());
-    th_assert_err(sim_mem_open(sim, d, false), KEEL_ECORRUPT,
-                  "dom-1.dirty");
+    th_assert_err(sim_mem_open(sim, d, false), KEEL_ECORRUPT, "dom-1.dirty");
     ck_assert_int_eq(d->mem.fd, -1);
     ck_assert_int_eq(d->mem.bm_fd, -1);
     ck_assert_ptr_null(d->mem.base);
@@ -388,7 +385,8 @@ START_TEST(test_unlink)
 }
 END_TEST
 
-/* --- foreign mappings ------------------------------------------------------ */
+/* --- foreign mappings ------------------------------------------------------
+ */
 
 START_TEST(test_map_single)
 {
@@ -420,7 +418,9 @@ START_TEST(test_map_scattered)
     static const uint64_t pfns[] = {7, 2, 3, 4, 9, 9, 0, 15};
     size_t n = sizeof(pfns) / sizeof(pfns[0]), i;
     struct sim_domain *d = dom_open(1, 64);
-    uint8_t *p;
+    /* volatile: two views of one frame alias where the compiler cannot
+     * see it */
+    volatile uint8_t *p;
     void *addr;
     char perms[5] = "";
 
@@ -428,7 +428,7 @@ START_TEST(test_map_scattered)
         memset(d->mem.base + i * PG, (int)(i + 1), PG);
     ck_assert_int_eq(sim_mem_map(sim, d, pfns, n, false, &addr), 0);
     p = addr;
-    maps_of("dom-1.mem", p, perms);
+    maps_of("dom-1.mem", (const void *)p, perms);
     ck_assert_str_eq(perms, "r--s");
     for (i = 0; i < n; i++) {
         ck_assert_uint_eq(p[i * PG], pfns[i] + 1);
@@ -438,10 +438,10 @@ START_TEST(test_map_scattered)
 
     ck_assert_int_eq(sim_mem_map(sim, d, pfns, n, true, &addr), 0);
     p = addr;
-    p[4 * PG + 10] = 0xee;                  /* frame 9 */
+    p[4 * PG + 10] = 0xee;                   /* frame 9 */
     ck_assert_uint_eq(p[5 * PG + 10], 0xee); /* frame 9 again */
     ck_assert_uint_eq(d->mem.base[9 * PG + 10], 0xee);
-    p[2 * PG] = 0xdd;                        /* frame 3 */
+    p[2 * PG] = 0xdd; /* frame 3 */
     ck_assert_uint_eq(d->mem.base[3 * PG], 0xdd);
     ck_assert_uint_eq(d->mem.base[2 * PG], 3);
     ck_assert_uint_eq(d->mem.base[4 * PG], 5);
@@ -457,22 +457,15 @@ START_TEST(test_map_errors)
     void *addr = &addr;
     int before = maps_of("dom-1.mem", NULL, NULL);
 
-    th_assert_err(sim_mem_map(sim, d, pfns, 5, true, &addr), KEEL_ERANGE,
-                  "16");
+    th_assert_err(sim_mem_map(sim, d, pfns, 5, true, &addr), KEEL_ERANGE, "16");
     ck_assert_ptr_eq(addr, &addr);
     ck_assert_int_eq(maps_of("dom-1.mem", NULL, NULL), before);
 
-    keel_ctx_clear_error(th_ctx());
-    th_assert_err(sim_mem_map(sim, d, pfns, 0, true, &addr), KEEL_EINVAL,
-                  NULL);
-    keel_ctx_clear_error(th_ctx());
+    th_assert_err(sim_mem_map(sim, d, pfns, 0, true, &addr), KEEL_EINVAL, NULL);
     th_assert_err(sim_mem_unmap(sim, NULL, 1), KEEL_EINVAL, NULL);
-    keel_ctx_clear_error(th_ctx());
-    th_assert_err(sim_mem_unmap(sim, d->mem.base + 1, 1), KEEL_EINVAL,
-                  NULL);
+    th_assert_err(sim_mem_unmap(sim, d->mem.base + 1, 1), KEEL_EINVAL, NULL);
 
     sim_mem_close(&d->mem);
-    keel_ctx_clear_error(th_ctx());
     th_assert_err(sim_mem_map(sim, d, pfns, 1, true, &addr), KEEL_ESTATE,
                   "not open");
 }
@@ -568,8 +561,9 @@ assert_changed(const uint8_t *before, const uint8_t *now, uint64_t nr,
         bool changed = memcmp(before + i * PG, now + i * PG, PG) != 0;
 
         if (i < start || i >= end)
-            ck_assert_msg(!changed, "frame %" PRIu64 " outside the working "
-                          "set changed", i);
+            ck_assert_msg(!changed,
+                          "frame %" PRIu64 " outside the working set changed",
+                          i);
         else if (all)
             ck_assert_msg(changed, "frame %" PRIu64 " did not change", i);
     }
@@ -670,6 +664,13 @@ START_TEST(test_dirty_changes_contents)
         ck_assert_msg(memcmp(prev, d->mem.base + 6 * PG, PG) != 0,
                       "round %d left the page as it was", i);
     }
+    /* The word written moves about the frame. */
+    for (i = 0; i < (int)(PG / 8); i++) {
+        uint64_t w;
+
+        memcpy(&w, d->mem.base + 6 * PG + i * 8, 8);
+        ck_assert_uint_ne(w, 0);
+    }
     /* Log-dirty off: the bitmap is left alone. */
     for (i = 0; i < 2; i++)
         ck_assert_uint_eq(d->mem.bitmap[i], 0);
@@ -723,9 +724,8 @@ START_TEST(test_logdirty_read_clear_peek)
 
     d->logdirty = true;
     memset(got, 0xff, sizeof(got));
-    ck_assert_int_eq(sim_mem_logdirty_read(sim, d, got, 1000,
-                                           KEEL_LOGDIRTY_PEEK, &n),
-                     0);
+    ck_assert_int_eq(
+        sim_mem_logdirty_read(sim, d, got, 1000, KEEL_LOGDIRTY_PEEK, &n), 0);
     ck_assert_uint_eq(n, want);
     ck_assert_uint_gt(n, 200);
     ck_assert_mem_eq(got, ref, 125);
@@ -808,8 +808,7 @@ START_TEST(test_logdirty_ragged)
         for (want = 0, j = 0; j < sizes[i]; j++)
             want += bit(ref, j);
         memset(got, 0xaa, sizeof(got));
-        ck_assert_int_eq(sim_mem_logdirty_read(sim, d, got, sizes[i], 0,
-                                               &n),
+        ck_assert_int_eq(sim_mem_logdirty_read(sim, d, got, sizes[i], 0, &n),
                          0);
         ck_assert_uint_eq(n, want);
         for (j = 0; j < (sizes[i] + 7) / 8 * 8; j++)
@@ -827,13 +826,12 @@ START_TEST(test_logdirty_off)
     uint8_t got[2];
     uint64_t n = 99;
 
-    th_assert_err(sim_mem_logdirty_read(sim, d, got, 16, 0, &n),
-                  KEEL_ESTATE, "log-dirty mode is off for domain 4");
+    th_assert_err(sim_mem_logdirty_read(sim, d, got, 16, 0, &n), KEEL_ESTATE,
+                  "log-dirty mode is off for domain 4");
     ck_assert_uint_eq(n, 99);
     d->logdirty = true;
-    keel_ctx_clear_error(th_ctx());
-    th_assert_err(sim_mem_logdirty_read(sim, d, got, 16, 0x10, &n),
-                  KEEL_EINVAL, "flags");
+    th_assert_err(sim_mem_logdirty_read(sim, d, got, 16, 0x10, &n), KEEL_EINVAL,
+                  "flags");
 }
 END_TEST
 
@@ -851,7 +849,8 @@ START_TEST(test_logdirty_clear)
 }
 END_TEST
 
-/* --- digest ----------------------------------------------------------------- */
+/* --- digest -----------------------------------------------------------------
+ */
 
 static bool
 is_hex32(const char *s)
@@ -945,7 +944,7 @@ END_TEST
 START_TEST(test_digest_bit_flips)
 {
     struct sim_domain *d = dom_open(1, 8);
-    char (*seen)[33] = calloc(PG * 8 + 1, 33);
+    char(*seen)[33] = calloc(PG * 8 + 1, 33);
     size_t i, j, n = 0;
 
     ck_assert_ptr_nonnull(seen);
@@ -962,7 +961,8 @@ START_TEST(test_digest_bit_flips)
 }
 END_TEST
 
-/* --- orphans ------------------------------------------------------------------ */
+/* --- orphans
+ * ------------------------------------------------------------------ */
 
 static int n_warnings;
 
@@ -985,10 +985,9 @@ touch(const char *name)
 
 START_TEST(test_gc)
 {
-    static const char *const keep[] = {"dom-01.mem", "dom-x.mem",
-                                       "dom-5.memx", "dom-.mem",
-                                       "dom-99999999999.mem", "state.json",
-                                       "dom-6.mem.tmp"};
+    static const char *const keep[] = {
+        "dom-01.mem",          "dom-x.mem",  "dom-5.memx",   "dom-.mem",
+        "dom-99999999999.mem", "state.json", "dom-6.mem.tmp"};
     struct sim_domain *live;
     size_t i;
 

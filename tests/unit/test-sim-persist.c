@@ -30,13 +30,11 @@ build_host(struct keel_hv *hv, char digest[33])
     ck_assert_int_eq(keel_hv_mem_map(hv, b, &pfn, 1, true, &addr), 0);
     memcpy(addr, "survives", 8);
     ck_assert_int_eq(keel_hv_mem_unmap(hv, addr, 1), 0);
-    ck_assert_int_eq(keel_hv_cpupool_create(hv, &pool, KEEL_SCHED_CREDIT),
-                     0);
+    ck_assert_int_eq(keel_hv_cpupool_create(hv, &pool, KEEL_SCHED_CREDIT), 0);
     ck_assert_int_eq(keel_hv_cpupool_remove_cpu(hv, 0, 7), 0);
     ck_assert_int_eq(keel_hv_cpupool_add_cpu(hv, pool, 7), 0);
-    ck_assert_int_eq(keel_hv_store_write_str(hv, "/local/domain/2/name",
-                                             "kept"),
-                     0);
+    ck_assert_int_eq(
+        keel_hv_store_write_str(hv, "/local/domain/2/name", "kept"), 0);
     ck_assert_int_eq(keel_sim_memory_digest(hv, b, digest), 0);
     return b;
 }
@@ -60,8 +58,7 @@ check_host(struct keel_hv *hv, uint32_t b, const char *digest)
     ck_assert_int_eq(pools[1].sched, KEEL_SCHED_CREDIT);
     ck_assert(keel_cpumap_test(&pools[1].cpus, 7));
     ck_assert_uint_eq(pools[1].n_dom, 0);
-    ck_assert_int_eq(keel_hv_store_read(hv, "/local/domain/2/name", &val,
-                                        NULL),
+    ck_assert_int_eq(keel_hv_store_read(hv, "/local/domain/2/name", &val, NULL),
                      0);
     ck_assert_str_eq(val, "kept");
     free(val);
@@ -238,9 +235,11 @@ START_TEST(orphan_memory_is_collected)
     th_sim_close(th_sim_open(NULL, NULL, 0));
     write_file("sim/dom-9.mem", "");
     write_file("sim/dom-9.dirty", "");
+    write_file("sim/dom-9.ctx", "");
     th_sim_close(th_sim_open(NULL, NULL, 0));
     ck_assert_int_ne(stat(th_path("sim/dom-9.mem"), &st), 0);
     ck_assert_int_ne(stat(th_path("sim/dom-9.dirty"), &st), 0);
+    ck_assert_int_ne(stat(th_path("sim/dom-9.ctx"), &st), 0);
 }
 END_TEST
 

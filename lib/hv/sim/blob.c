@@ -155,9 +155,9 @@ static int
 check_blob(struct sim *s, const struct sim_domain *d, uint32_t kind,
            uint32_t index, size_t len)
 {
-    static const size_t unit[] = {
-        [KEEL_HV_CTX_HVM_PARAMS] = 16, [KEEL_HV_CTX_CPUID] = 24,
-        [KEEL_HV_CTX_MSR] = 16};
+    static const size_t unit[] = {[KEEL_HV_CTX_HVM_PARAMS] = 16,
+                                  [KEEL_HV_CTX_CPUID] = 24,
+                                  [KEEL_HV_CTX_MSR] = 16};
 
     if (!kind_applies(d->type, kind))
         return keel_error(s->ctx, KEEL_EINVAL,
@@ -184,10 +184,10 @@ init_tsc(struct sim *s, struct sim_domain *d)
 {
     uint8_t b[24] = {0};
 
-    put32(b, 0);                /* mode: default */
+    put32(b, 0); /* mode: default */
     put32(b + 4, s->spec.cpu_khz);
-    put64(b + 8, 0);            /* nsec */
-    put32(b + 16, 0);           /* incarnation */
+    put64(b + 8, 0);  /* nsec */
+    put32(b + 16, 0); /* incarnation */
     return blob_put(s, d, KEEL_HV_CTX_TSC, 0, b, sizeof(b));
 }
 
@@ -226,8 +226,8 @@ init_opaque(struct sim *s, struct sim_domain *d)
         uint32_t kind;
         size_t len;
     } kinds[] = {
-        {KEEL_HV_CTX_VCPU, 1024},      {KEEL_HV_CTX_VCPU_EXTENDED, 128},
-        {KEEL_HV_CTX_VCPU_XSAVE, 832}, {KEEL_HV_CTX_VCPU_MSRS, 64},
+        {KEEL_HV_CTX_VCPU, 1024},        {KEEL_HV_CTX_VCPU_EXTENDED, 128},
+        {KEEL_HV_CTX_VCPU_XSAVE, 832},   {KEEL_HV_CTX_VCPU_MSRS, 64},
         {KEEL_HV_CTX_SHARED_INFO, 4096}, {KEEL_HV_CTX_HVM, 1024},
     };
     uint8_t buf[4096];
@@ -258,9 +258,9 @@ init_hvm_params(struct sim *s, struct sim_domain *d)
 
     if (d->type == KEEL_DOMAIN_PV)
         return 0;
-    put64(b, 1);                       /* HVM_PARAM_STORE_PFN */
+    put64(b, 1); /* HVM_PARAM_STORE_PFN */
     put64(b + 8, top > 1 ? top - 1 : 0);
-    put64(b + 16, 17);                 /* HVM_PARAM_CONSOLE_PFN */
+    put64(b + 16, 17); /* HVM_PARAM_CONSOLE_PFN */
     put64(b + 24, top > 2 ? top - 2 : 0);
     return blob_put(s, d, KEEL_HV_CTX_HVM_PARAMS, 0, b, sizeof(b));
 }
@@ -463,8 +463,8 @@ sim_op_context_get(struct keel_hv *hv, uint32_t domid,
 
 int
 sim_op_context_set(struct keel_hv *hv, uint32_t domid,
-                   enum keel_hv_ctx_kind kind, uint32_t index,
-                   const void *buf, size_t len)
+                   enum keel_hv_ctx_kind kind, uint32_t index, const void *buf,
+                   size_t len)
 {
     struct sim_domain *d;
     struct sim *s;
@@ -473,9 +473,9 @@ sim_op_context_set(struct keel_hv *hv, uint32_t domid,
     if (rc || !(d = sim_domain_get(s, domid)))
         return sim_end(s, rc ? rc : KEEL_ENODOMAIN);
     if (d->dying || domid == 0)
-        return sim_end(s, keel_error(s->ctx, KEEL_EPERM,
-                                     "domain %u's context cannot be set",
-                                     domid));
+        return sim_end(s,
+                       keel_error(s->ctx, KEEL_EPERM,
+                                  "domain %u's context cannot be set", domid));
     if (!per_vcpu(kind))
         index = 0;
     rc = check_blob(s, d, kind, index, len);

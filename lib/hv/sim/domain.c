@@ -254,12 +254,10 @@ alloc_domid(struct sim *s, uint32_t want, uint32_t *domid_r)
 
     if (want != KEEL_DOMID_INVALID) {
         if (want == 0 || want >= KEEL_DOMID_FIRST_RESERVED)
-            return keel_error(s->ctx, KEEL_EINVAL,
-                              "domid %u is not 1..%u", want,
-                              KEEL_DOMID_FIRST_RESERVED - 1);
+            return keel_error(s->ctx, KEEL_EINVAL, "domid %u is not 1..%u",
+                              want, KEEL_DOMID_FIRST_RESERVED - 1);
         if (sim_domain_find(s, want))
-            return keel_error(s->ctx, KEEL_EEXIST, "domid %u is in use",
-                              want);
+            return keel_error(s->ctx, KEEL_EEXIST, "domid %u is in use", want);
         *domid_r = want;
         return 0;
     }
@@ -305,15 +303,14 @@ check_spec(struct sim *s, const struct keel_hv_domain_spec *spec)
                           spec->poolid);
     if (spec->mem_kb > sim_free_kb(s))
         return keel_error(s->ctx, KEEL_ENOHOSTMEM,
-                          "domain needs %" PRIu64 " KiB but the host has %"
-                          PRIu64 " KiB free",
+                          "domain needs %" PRIu64
+                          " KiB but the host has %" PRIu64 " KiB free",
                           spec->mem_kb, sim_free_kb(s));
     return 0;
 }
 
 int
-sim_op_domain_create(struct keel_hv *hv,
-                     const struct keel_hv_domain_spec *spec,
+sim_op_domain_create(struct keel_hv *hv, const struct keel_hv_domain_spec *spec,
                      uint32_t *domid_r)
 {
     struct sim_domain *d = NULL;
@@ -340,8 +337,7 @@ sim_op_domain_create(struct keel_hv *hv,
     d->rng = domid * UINT64_C(0x9E3779B97F4A7C15) ^ spec->uuid[0];
     sim_guest_default(d);
     vcpus_init(s, d, spec->online_vcpus);
-    sim_sched_dom_default(sim_pool_find(s, d->poolid)->params.sched,
-                          &d->sched);
+    sim_sched_dom_default(sim_pool_find(s, d->poolid)->params.sched, &d->sched);
     rc = sim_domain_insert(s, d);
     if (rc) {
         sim_domain_free(d);
@@ -373,11 +369,9 @@ changeable(struct sim *s, uint32_t domid, const char *what, int *rc_r)
     if (!d)
         *rc_r = KEEL_ENODOMAIN;
     else if (domid == 0)
-        *rc_r = keel_error(s->ctx, KEEL_EPERM, "Domain-0 cannot be %s",
-                           what);
+        *rc_r = keel_error(s->ctx, KEEL_EPERM, "Domain-0 cannot be %s", what);
     else if (d->dying)
-        *rc_r = keel_error(s->ctx, KEEL_ESTATE, "domain %u is dying",
-                           domid);
+        *rc_r = keel_error(s->ctx, KEEL_ESTATE, "domain %u is dying", domid);
     return *rc_r ? NULL : d;
 }
 
@@ -516,8 +510,8 @@ sim_op_domain_set_max_mem(struct keel_hv *hv, uint32_t domid, uint64_t max_kb)
                                      "4 KiB pages",
                                      max_kb));
     if (d->dying)
-        return sim_end(s, keel_error(s->ctx, KEEL_ESTATE,
-                                     "domain %u is dying", domid));
+        return sim_end(
+            s, keel_error(s->ctx, KEEL_ESTATE, "domain %u is dying", domid));
     /* As Xen, a maximum below what the domain holds is allowed: it only
      * stops the guest from growing. */
     if (d->mem.base && max_kb / 4 > d->mem.nr_pfns)
@@ -530,8 +524,8 @@ sim_op_domain_set_max_mem(struct keel_hv *hv, uint32_t domid, uint64_t max_kb)
 }
 
 static struct sim_vcpu *
-vcpu_get(struct sim *s, uint32_t domid, uint32_t vcpu,
-         struct sim_domain **d_r, int *rc_r)
+vcpu_get(struct sim *s, uint32_t domid, uint32_t vcpu, struct sim_domain **d_r,
+         int *rc_r)
 {
     struct sim_domain *d = sim_domain_get(s, domid);
 
@@ -542,8 +536,8 @@ vcpu_get(struct sim *s, uint32_t domid, uint32_t vcpu,
     }
     if (vcpu >= d->max_vcpus) {
         *rc_r = keel_error(s->ctx, KEEL_EINVAL,
-                           "domain %u has no vCPU %u (it has %u)", domid,
-                           vcpu, d->max_vcpus);
+                           "domain %u has no vCPU %u (it has %u)", domid, vcpu,
+                           d->max_vcpus);
         return NULL;
     }
     *d_r = d;
@@ -552,8 +546,7 @@ vcpu_get(struct sim *s, uint32_t domid, uint32_t vcpu,
 
 static int
 check_affinity(struct sim *s, const struct sim_domain *d,
-               const struct keel_cpumap *hard,
-               const struct keel_cpumap *soft)
+               const struct keel_cpumap *hard, const struct keel_cpumap *soft)
 {
     struct keel_cpumap host;
     struct sim_pool *p = sim_pool_find(s, d->poolid);
@@ -634,8 +627,8 @@ sim_op_vcpu_info(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
     if (v->online) {
         info->flags |= KEEL_VCPUF_ONLINE;
         if (sim_domain_runnable(d))
-            info->flags |= d->guest.busy ? KEEL_VCPUF_RUNNING
-                                         : KEEL_VCPUF_BLOCKED;
+            info->flags |=
+                d->guest.busy ? KEEL_VCPUF_RUNNING : KEEL_VCPUF_BLOCKED;
     }
     info->cpu = vcpu_where(s, d, vcpu);
     info->cpu_time_ns = v->cpu_time_ns;

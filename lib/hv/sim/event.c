@@ -132,8 +132,7 @@ sim_watch_fire(struct sim *s, const char *path, bool removed)
         const struct sim_watch *w = &s->watches[i];
 
         if (path_within(path, w->path))
-            queue(s, KEEL_HV_EVENT_WATCH, KEEL_DOMID_INVALID, path,
-                  w->token);
+            queue(s, KEEL_HV_EVENT_WATCH, KEEL_DOMID_INVALID, path, w->token);
         else if (removed && path[0] == '/' && path_within(w->path, path))
             queue(s, KEEL_HV_EVENT_WATCH, KEEL_DOMID_INVALID, w->path,
                   w->token);
@@ -157,8 +156,7 @@ sim_watches_free(struct sim *s)
 static bool
 special_path(const char *path)
 {
-    return !strcmp(path, "@releaseDomain") ||
-           !strcmp(path, "@introduceDomain");
+    return !strcmp(path, "@releaseDomain") || !strcmp(path, "@introduceDomain");
 }
 
 int
@@ -175,8 +173,7 @@ sim_op_store_watch(struct keel_hv *hv, const char *path, const char *token)
         if (!strcmp(s->watches[i].path, path) &&
             !strcmp(s->watches[i].token, token))
             rc = keel_error(s->ctx, KEEL_EEXIST,
-                            "a watch on %s with token %s exists", path,
-                            token);
+                            "a watch on %s with token %s exists", path, token);
     if (rc)
         return sim_end(s, rc);
     n = realloc(s->watches, (s->n_watches + 1) * sizeof(*n));
@@ -214,8 +211,8 @@ sim_op_store_unwatch(struct keel_hv *hv, const char *path, const char *token)
         return sim_end(s, 0);
     }
     if (rc == 0)
-        rc = keel_error(s->ctx, KEEL_ENOENT,
-                        "no watch on %s with token %s", path, token);
+        rc = keel_error(s->ctx, KEEL_ENOENT, "no watch on %s with token %s",
+                        path, token);
     return sim_end(s, rc);
 }
 
@@ -228,8 +225,8 @@ sim_op_store_read(struct keel_hv *hv, const char *path, char **val_r,
     int rc = sim_begin(hv, &s);
 
     if (rc == 0)
-        rc = sim_store_read(s->ctx, s->store, path, val_r,
-                            len_r ? len_r : &len);
+        rc =
+            sim_store_read(s->ctx, s->store, path, val_r, len_r ? len_r : &len);
     return sim_end(s, rc);
 }
 
@@ -242,8 +239,7 @@ sim_op_store_write(struct keel_hv *hv, const char *path, const void *val,
     int rc = sim_begin(hv, &s);
 
     if (rc == 0 && !val && len)
-        rc = keel_error(s->ctx, KEEL_EINVAL, "NULL value of length %zu",
-                        len);
+        rc = keel_error(s->ctx, KEEL_EINVAL, "NULL value of length %zu", len);
     if (rc == 0)
         rc = sim_store_write(s->ctx, s->store, path, val ? val : "", len);
     if (rc)

@@ -102,8 +102,8 @@ on_shutdown_request(struct sim *s, struct sim_domain *d, const char *path,
     if (reason < 0 || d->guest.ignore_shutdown || d->shutdown)
         return;
     d->pending_action = reason;
-    d->pending_at_ns = sim_now(s) +
-                       (uint64_t)d->guest.shutdown_delay_ms * 1000000u;
+    d->pending_at_ns =
+        sim_now(s) + (uint64_t)d->guest.shutdown_delay_ms * 1000000u;
     s->state_dirty = true;
     /* The guest acknowledges by clearing the request, as Linux does. */
     if (sim_store_write(s->ctx, s->store, path, "", 0) == 0)
@@ -169,8 +169,8 @@ sim_guest_store_written(struct sim *s, const char *path, const char *val)
     rel = path + off;
     if (!strcmp(rel, "control/shutdown"))
         on_shutdown_request(s, d, path, val);
-    else if ((off = 0, sscanf(rel, "cpu/%u/availability%n", &vcpu,
-                              &off) == 1) &&
+    else if ((off = 0,
+              sscanf(rel, "cpu/%u/availability%n", &vcpu, &off) == 1) &&
              off && rel[off] == '\0')
         on_availability(s, d, vcpu, val);
     else if (!strcmp(rel, "memory/target"))
@@ -178,8 +178,7 @@ sim_guest_store_written(struct sim *s, const char *path, const char *val)
 }
 
 int
-sim_guest_set(struct sim *s, uint32_t domid,
-              const struct keel_sim_guest *guest)
+sim_guest_set(struct sim *s, uint32_t domid, const struct keel_sim_guest *guest)
 {
     struct sim_domain *d = sim_domain_get(s, domid);
     uint64_t pages;

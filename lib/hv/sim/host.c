@@ -85,8 +85,8 @@ node_free_kb(struct sim *s, uint32_t node, uint64_t size_kb)
 }
 
 int
-sim_op_numainfo(struct keel_hv *hv, struct keel_hv_numainfo *nodes,
-                size_t max, size_t *n_r)
+sim_op_numainfo(struct keel_hv *hv, struct keel_hv_numainfo *nodes, size_t max,
+                size_t *n_r)
 {
     struct sim *s;
     int rc = sim_begin(hv, &s);

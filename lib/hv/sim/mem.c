@@ -41,8 +41,8 @@
 #define PAGE_WORDS (KEEL_PAGE_SIZE / sizeof(uint64_t))
 
 /* Largest frame count whose byte size fits both size_t and off_t. */
-#define MEM_MAX_PFNS                                                       \
-    ((SIZE_MAX < (uint64_t)INT64_MAX ? SIZE_MAX : (uint64_t)INT64_MAX) >>  \
+#define MEM_MAX_PFNS                                                           \
+    ((SIZE_MAX < (uint64_t)INT64_MAX ? SIZE_MAX : (uint64_t)INT64_MAX) >>      \
      KEEL_PAGE_SHIFT)
 
 /* Odd multipliers for the digest and the PRNG (golden ratio, and
@@ -92,8 +92,8 @@ static int
 file_resize(struct sim *s, int fd, const char *path, uint64_t size)
 {
     if (ftruncate(fd, (off_t)size) < 0)
-        return keel_error_errno(s->ctx, 0, "cannot resize %s to %" PRIu64
-                                " bytes", path, size);
+        return keel_error_errno(
+            s->ctx, 0, "cannot resize %s to %" PRIu64 " bytes", path, size);
     return 0;
 }
 
@@ -106,10 +106,10 @@ file_pages(struct sim *s, int fd, const char *path, uint64_t *nr_r)
     if (fstat(fd, &st) < 0)
         return keel_error_errno(s->ctx, 0, "cannot stat %s", path);
     if (st.st_size % KEEL_PAGE_SIZE != 0)
-        return keel_error(s->ctx, KEEL_ECORRUPT,
-                          "%s: size %jd is not a whole number of %u-byte "
-                          "frames", path, (intmax_t)st.st_size,
-                          KEEL_PAGE_SIZE);
+        return keel_error(
+            s->ctx, KEEL_ECORRUPT,
+            "%s: size %jd is not a whole number of %u-byte frames", path,
+            (intmax_t)st.st_size, KEEL_PAGE_SIZE);
     *nr_r = (uint64_t)st.st_size / KEEL_PAGE_SIZE;
     return 0;
 }
@@ -130,13 +130,18 @@ mem_map_files(struct sim *s, struct sim_mem *m, uint64_t nr)
     base = mmap(NULL, (size_t)nr * KEEL_PAGE_SIZE, PROT_READ | PROT_WRITE,
                 MAP_SHARED, m->fd, 0);
     if (base == MAP_FAILED)
-        return keel_error_errno(s->ctx, 0, "cannot map %" PRIu64
-                                " frames of guest memory", nr);
+        return keel_error_errno(
+            s->ctx, 0, "cannot map %" PRIu64 " frames of guest memory", nr);
+    /* A guest touches frames anywhere: without this the kernel reads
+     * ahead (zero-filling) megabytes around every first touch of a hole,
+     * which made dirtying a sparse 2 GiB guest cost seconds. */
+    madvise(base, (size_t)nr * KEEL_PAGE_SIZE, MADV_RANDOM);
     bm = mmap(NULL, bitmap_bytes(nr), PROT_READ | PROT_WRITE, MAP_SHARED,
               m->bm_fd, 0);
     if (bm == MAP_FAILED) {
-        int rc = keel_error_errno(s->ctx, 0, "cannot map a log-dirty "
-                                  "bitmap of %" PRIu64 " frames", nr);
+        int rc = keel_error_errno(
+            s->ctx, 0, "cannot map a log-dirty bitmap of %" PRIu64 " frames",
+            nr);
 
         munmap(base, (size_t)nr * KEEL_PAGE_SIZE);
         return rc;
@@ -147,9 +152,10 @@ mem_map_files(struct sim *s, struct sim_mem *m, uint64_t nr)
     return 0;
 }
 
-/* The bitmap's size follows from the memory file's; a mismatch (a process
- * killed inside sim_mem_grow) is repaired rather than refused, since the
- * bitmap holds nothing the next log-dirty round cannot rebuild. */
+/* The bitmap's size follows from the memory file's. A mismatch (a process
+ * killed inside sim_mem_grow, between its two ftruncates) is repaired, not
+ * refused: the frames it adds or drops were never mapped, so no dirty bit
+ * is lost. */
 int
 sim_mem_open(struct sim *s, struct sim_domain *d, bool create)
 {
@@ -166,8 +172,9 @@ sim_mem_open(struct sim *s, struct sim_domain *d, bool create)
     if (rc)
         goto out;
     if (create && nr > MEM_MAX_PFNS)
-        rc = keel_error(s->ctx, KEEL_ERANGE, "%" PRIu64 " KiB of memory is "
-                        "too large to simulate", d->max_kb);
+        rc = keel_error(s->ctx, KEEL_ERANGE,
+                        "%" PRIu64 " KiB of memory is too large to simulate",
+                        d->max_kb);
     else if (create)
         rc = file_resize(s, m.fd, path, nr * KEEL_PAGE_SIZE);
     else
@@ -247,15 +254,17 @@ sim_mem_grow(struct sim *s, struct sim_domain *d, uint64_t nr_pfns)
     if (nr_pfns <= old)
         return 0;
     if (d->mem.fd < 0)
-        return keel_error(s->ctx, KEEL_ESTATE, "memory of domain %" PRIu32
-                          " is not open", d->domid);
+        return keel_error(s->ctx, KEEL_ESTATE,
+                          "memory of domain %" PRIu32 " is not open", d->domid);
     if (nr_pfns > MEM_MAX_PFNS)
-        return keel_error(s->ctx, KEEL_ERANGE, "%" PRIu64 " frames are too "
-                          "many to simulate", nr_pfns);
+        return keel_error(s->ctx, KEEL_ERANGE,
+                          "%" PRIu64 " frames are too many to simulate",
+                          nr_pfns);
     if (ftruncate(m.fd, (off_t)(nr_pfns * KEEL_PAGE_SIZE)) < 0 ||
         ftruncate(m.bm_fd, (off_t)bitmap_bytes(nr_pfns)) < 0) {
-        rc = keel_error_errno(s->ctx, 0, "cannot grow the memory of domain "
-                              "%" PRIu32 " to %" PRIu64 " frames",
+        rc = keel_error_errno(s->ctx, 0,
+                              "cannot grow the memory of domain %" PRIu32
+                              " to %" PRIu64 " frames",
                               d->domid, nr_pfns);
         goto undo;
     }
@@ -272,8 +281,9 @@ undo:
     /* The new tail was never mapped, so nothing in it is lost. */
     if (ftruncate(m.fd, (off_t)(old * KEEL_PAGE_SIZE)) < 0 ||
         ftruncate(m.bm_fd, (off_t)bitmap_bytes(old)) < 0)
-        keel_warn(s->ctx, "cannot shrink the memory of domain %" PRIu32
-                  " back: %s", d->domid, strerror(errno));
+        keel_warn(s->ctx,
+                  "cannot shrink the memory of domain %" PRIu32 " back: %s",
+                  d->domid, strerror(errno));
     return rc;
 }
 
@@ -300,17 +310,17 @@ map_runs(struct sim *s, struct sim_domain *d, uint8_t *area,
                  MAP_SHARED | MAP_FIXED, d->mem.fd,
                  (off_t)(pfns[i] * KEEL_PAGE_SIZE));
         if (p == MAP_FAILED)
-            return keel_error_errno(s->ctx, 0, "cannot map frame %" PRIu64
-                                    " of domain %" PRIu32, pfns[i],
-                                    d->domid);
+            return keel_error_errno(
+                s->ctx, 0, "cannot map frame %" PRIu64 " of domain %" PRIu32,
+                pfns[i], d->domid);
         i += run;
     }
     return 0;
 }
 
 int
-sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns,
-            size_t n, bool writable, void **addr_r)
+sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns, size_t n,
+            bool writable, void **addr_r)
 {
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
     uint8_t *area;
@@ -320,28 +330,29 @@ sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns,
     if (n == 0 || n > SIZE_MAX / KEEL_PAGE_SIZE)
         return keel_error(s->ctx, KEEL_EINVAL, "cannot map %zu frames", n);
     if (d->mem.fd < 0)
-        return keel_error(s->ctx, KEEL_ESTATE, "memory of domain %" PRIu32
-                          " is not open", d->domid);
+        return keel_error(s->ctx, KEEL_ESTATE,
+                          "memory of domain %" PRIu32 " is not open", d->domid);
     for (i = 0; i < n; i++)
         if (pfns[i] >= d->mem.nr_pfns)
-            return keel_error(s->ctx, KEEL_ERANGE, "frame %" PRIu64 " is "
-                              "beyond domain %" PRIu32 "'s %" PRIu64
-                              " frames", pfns[i], d->domid, d->mem.nr_pfns);
+            return keel_error(s->ctx, KEEL_ERANGE,
+                              "frame %" PRIu64 " is beyond domain %" PRIu32
+                              "'s %" PRIu64 " frames",
+                              pfns[i], d->domid, d->mem.nr_pfns);
     area = mmap(NULL, n * KEEL_PAGE_SIZE, PROT_NONE,
                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED)
-        return keel_error_errno(s->ctx, 0, "cannot reserve %zu frames of "
-                                "address space", n);
+        return keel_error_errno(
+            s->ctx, 0, "cannot reserve %zu frames of address space", n);
     rc = map_runs(s, d, area, pfns, n, prot);
     if (rc) {
         munmap(area, n * KEEL_PAGE_SIZE);
         return rc;
     }
     /* We cannot see writes through the mapping, so under log-dirty every
-     * frame mapped writable counts as dirtied now: conservative, as Xen's
-     * is for frames a foreign mapping may write. A frame written after the
-     * next bitmap read is missed, as it would be if the writer ran before
-     * the read; the toolstack maps, writes and unmaps within one round. */
+     * frame mapped writable counts as dirtied when it is mapped, written
+     * or not: the conservative choice Xen makes too, marking a frame dirty
+     * when a writable foreign mapping of it is taken. Writes made through
+     * the mapping after a later bitmap read are not seen. */
     if (writable && d->logdirty)
         for (i = 0; i < n; i++)
             mark_dirty(d, pfns[i]);
@@ -353,11 +364,11 @@ int
 sim_mem_unmap(struct sim *s, void *addr, size_t n)
 {
     if (!addr || n == 0 || n > SIZE_MAX / KEEL_PAGE_SIZE)
-        return keel_error(s->ctx, KEEL_EINVAL, "cannot unmap %zu frames at "
-                          "%p", n, addr);
+        return keel_error(s->ctx, KEEL_EINVAL, "cannot unmap %zu frames at %p",
+                          n, addr);
     if (munmap(addr, n * KEEL_PAGE_SIZE) < 0)
-        return keel_error_errno(s->ctx, 0, "cannot unmap %zu frames at %p",
-                                n, addr);
+        return keel_error_errno(s->ctx, 0, "cannot unmap %zu frames at %p", n,
+                                addr);
     return 0;
 }
 
@@ -384,8 +395,8 @@ static void
 dirty_frame(struct sim_domain *d, uint64_t pfn)
 {
     uint64_t seq = ++d->dirty_seq;
-    uint8_t *p = d->mem.base + pfn * KEEL_PAGE_SIZE +
-                 (seq % PAGE_WORDS) * sizeof(seq);
+    uint8_t *p =
+        d->mem.base + pfn * KEEL_PAGE_SIZE + (seq % PAGE_WORDS) * sizeof(seq);
 
     memcpy(p, &seq, sizeof(seq));
     if (d->logdirty)
@@ -413,8 +424,8 @@ sim_mem_dirty(struct sim *s, struct sim_domain *d, uint64_t elapsed_ns)
 
     if (!d->mem.base || d->guest.dirty_rate == 0)
         return;
-    owed = (double)d->guest.dirty_rate * (double)elapsed_ns / 1e9 +
-           d->dirty_carry;
+    owed =
+        (double)d->guest.dirty_rate * (double)elapsed_ns / 1e9 + d->dirty_carry;
     working_set(d, &start, &n);
     if (n == 0 || owed >= (double)n) {
         /* Saturated: no page can be more than dirty. */
@@ -472,8 +483,7 @@ bitmap_take(uint8_t *src, uint8_t *dst, uint64_t nbits, bool clear)
  * asks for fewer frames than the domain has leaves the rest dirty. */
 int
 sim_mem_logdirty_read(struct sim *s, struct sim_domain *d, uint8_t *bitmap,
-                      uint64_t nr_pfns, unsigned int flags,
-                      uint64_t *dirty_r)
+                      uint64_t nr_pfns, unsigned int flags, uint64_t *dirty_r)
 {
     uint64_t n = nr_pfns < d->mem.nr_pfns ? nr_pfns : d->mem.nr_pfns;
     uint64_t count = 0;
@@ -483,11 +493,12 @@ sim_mem_logdirty_read(struct sim *s, struct sim_domain *d, uint8_t *bitmap,
         return keel_error(s->ctx, KEEL_EINVAL, "unknown flags 0x%x",
                           flags & ~KEEL_LOGDIRTY_PEEK);
     if (!d->logdirty)
-        return keel_error(s->ctx, KEEL_ESTATE, "log-dirty mode is off for "
-                          "domain %" PRIu32, d->domid);
+        return keel_error(s->ctx, KEEL_ESTATE,
+                          "log-dirty mode is off for domain %" PRIu32,
+                          d->domid);
     if (nr_pfns && !bitmap)
-        return keel_error(s->ctx, KEEL_EINVAL, "no bitmap for %" PRIu64
-                          " frames", nr_pfns);
+        return keel_error(s->ctx, KEEL_EINVAL,
+                          "no bitmap for %" PRIu64 " frames", nr_pfns);
     if (n)
         count = bitmap_take(d->mem.bitmap, bitmap, n,
                             !(flags & KEEL_LOGDIRTY_PEEK));
@@ -548,8 +559,8 @@ digest_add(uint64_t acc[2], const uint64_t h[2], uint64_t pfn)
  * at or after pfn; false when the rest of the file is a hole. A file
  * system without SEEK_DATA reports everything as data. */
 static int
-next_data(struct sim *s, struct sim_domain *d, uint64_t pfn,
-          uint64_t *start_r, uint64_t *end_r, bool *found_r)
+next_data(struct sim *s, struct sim_domain *d, uint64_t pfn, uint64_t *start_r,
+          uint64_t *end_r, bool *found_r)
 {
     uint64_t nr = d->mem.nr_pfns;
     off_t data, hole;
@@ -565,8 +576,8 @@ next_data(struct sim *s, struct sim_domain *d, uint64_t pfn,
     if (data < 0 && errno == EINVAL)
         return 0;
     if (data < 0)
-        return keel_error_errno(s->ctx, 0, "cannot scan the memory of "
-                                "domain %" PRIu32, d->domid);
+        return keel_error_errno(
+            s->ctx, 0, "cannot scan the memory of domain %" PRIu32, d->domid);
     hole = lseek(d->mem.fd, data, SEEK_HOLE);
     *start_r = (uint64_t)data / KEEL_PAGE_SIZE;
     if (hole > data)
@@ -611,8 +622,8 @@ sim_mem_digest(struct sim *s, struct sim_domain *d, char hex[33])
     int rc;
 
     if (d->mem.fd < 0)
-        return keel_error(s->ctx, KEEL_ESTATE, "memory of domain %" PRIu32
-                          " is not open", d->domid);
+        return keel_error(s->ctx, KEEL_ESTATE,
+                          "memory of domain %" PRIu32 " is not open", d->domid);
     rc = digest_frames(s, d, acc);
     if (rc)
         return rc;
@@ -625,8 +636,8 @@ sim_mem_digest(struct sim *s, struct sim_domain *d, char hex[33])
     return 0;
 }
 
-/* Parses "dom-<domid>.mem" or "dom-<domid>.dirty" as sim_mem_open names
- * them (no leading zeros); anything else is not ours. */
+/* Parses the names of a domain's files, "dom-<domid>.mem", ".dirty" (mem.c)
+ * and ".ctx" (blob.c), with no leading zeros; anything else is not ours. */
 static bool
 mem_file_domid(const char *name, uint32_t *domid_r)
 {
@@ -641,7 +652,8 @@ mem_file_domid(const char *name, uint32_t *domid_r)
         if (v > UINT32_MAX)
             return false;
     }
-    if (strcmp(p, ".mem") != 0 && strcmp(p, ".dirty") != 0)
+    if (strcmp(p, ".mem") != 0 && strcmp(p, ".dirty") != 0 &&
+        strcmp(p, ".ctx") != 0 && strcmp(p, ".ctx.tmp") != 0)
         return false;
     *domid_r = (uint32_t)v;
     return true;
@@ -662,15 +674,15 @@ sim_mem_gc(struct sim *s)
         de = readdir(dir);
         if (!de)
             break;
-        if (!mem_file_domid(de->d_name, &domid) ||
-            sim_domain_find(s, domid))
+        if (!mem_file_domid(de->d_name, &domid) || sim_domain_find(s, domid))
             continue;
         if (unlinkat(dirfd(dir), de->d_name, 0) < 0)
             keel_warn(s->ctx, "cannot remove orphaned %s/%s: %s", s->dir,
                       de->d_name, strerror(errno));
         else
-            keel_warn(s->ctx, "removed %s/%s: domain %" PRIu32 " does "
-                      "not exist", s->dir, de->d_name, domid);
+            keel_warn(s->ctx,
+                      "removed %s/%s: domain %" PRIu32 " does not exist",
+                      s->dir, de->d_name, domid);
     }
     if (errno) {
         int rc = keel_error_errno(s->ctx, 0, "cannot read %s", s->dir);

@@ -68,12 +68,12 @@ sim_op_mem_unmap(struct keel_hv *hv, void *addr, size_t n)
 }
 
 int
-sim_op_mem_page_types(struct keel_hv *hv, uint32_t domid,
-                      const uint64_t *pfns, size_t n, uint32_t *types)
+sim_op_mem_page_types(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
+                      size_t n, uint32_t *types)
 {
-    static const uint32_t skeleton[] = {
-        KEEL_PAGE_L4TAB | KEEL_PAGE_LPINTAB, KEEL_PAGE_L3TAB,
-        KEEL_PAGE_L2TAB, KEEL_PAGE_L1TAB};
+    static const uint32_t skeleton[] = {KEEL_PAGE_L4TAB | KEEL_PAGE_LPINTAB,
+                                        KEEL_PAGE_L3TAB, KEEL_PAGE_L2TAB,
+                                        KEEL_PAGE_L1TAB};
     struct sim_domain *d;
     struct sim *s;
     size_t i;

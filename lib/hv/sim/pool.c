@@ -52,8 +52,7 @@ sim_pool_insert(struct sim *s, const struct sim_pool *p)
     size_t i = pool_index(s, p->poolid, &found);
 
     if (found)
-        return keel_error(s->ctx, KEEL_EEXIST, "CPU pool %u exists",
-                          p->poolid);
+        return keel_error(s->ctx, KEEL_EEXIST, "CPU pool %u exists", p->poolid);
     n = realloc(s->pools, (s->n_pools + 1) * sizeof(*n));
     if (!n)
         return keel_error(s->ctx, KEEL_ENOMEM, "out of memory");
@@ -132,15 +131,15 @@ sim_op_cpupool_create(struct keel_hv *hv, uint32_t *poolid_io,
     if (rc)
         return sim_end(s, rc);
     if (!keel_scheduler_name(sched))
-        return sim_end(s, keel_error(s->ctx, KEEL_EINVAL,
-                                     "unknown scheduler %d", sched));
+        return sim_end(
+            s, keel_error(s->ctx, KEEL_EINVAL, "unknown scheduler %d", sched));
     memset(&p, 0, sizeof(p));
     p.poolid = *poolid_io;
     if (p.poolid == KEEL_POOLID_ANY) /* one above the highest, as Xen */
         p.poolid = s->pools[s->n_pools - 1].poolid + 1;
     if (p.poolid == KEEL_POOLID_ANY)
-        return sim_end(s, keel_error(s->ctx, KEEL_ENOSPC,
-                                     "no CPU pool id is free"));
+        return sim_end(
+            s, keel_error(s->ctx, KEEL_ENOSPC, "no CPU pool id is free"));
     sim_sched_pool_default(sched, &p.params);
     rc = sim_pool_insert(s, &p);
     if (rc == 0) {
@@ -161,8 +160,8 @@ sim_op_cpupool_destroy(struct keel_hv *hv, uint32_t poolid)
     if (rc || !(p = sim_pool_get(s, poolid)))
         return sim_end(s, rc ? rc : KEEL_ENOPOOL);
     if (poolid == 0)
-        return sim_end(s, keel_error(s->ctx, KEEL_EPERM,
-                                     "Pool-0 cannot be destroyed"));
+        return sim_end(
+            s, keel_error(s->ctx, KEEL_EPERM, "Pool-0 cannot be destroyed"));
     if (sim_pool_n_dom(s, poolid) || !keel_cpumap_is_empty(&p->cpus))
         return sim_end(s, keel_error(s->ctx, KEEL_EBUSY,
                                      "CPU pool %u still has %u domains and "
@@ -272,8 +271,7 @@ sim_op_cpupool_remove_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
         return sim_end(s, rc ? rc : KEEL_ENOPOOL);
     if (!keel_cpumap_test(&p->cpus, cpu))
         return sim_end(s, keel_error(s->ctx, KEEL_EINVAL,
-                                     "CPU %u is not in pool %u", cpu,
-                                     poolid));
+                                     "CPU %u is not in pool %u", cpu, poolid));
     if (keel_cpumap_count(&p->cpus) == 1 && sim_pool_n_dom(s, poolid))
         return sim_end(s, keel_error(s->ctx, KEEL_EBUSY,
                                      "CPU %u is the last of pool %u, which "
@@ -286,8 +284,7 @@ sim_op_cpupool_remove_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
 }
 
 int
-sim_op_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid,
-                           uint32_t domid)
+sim_op_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid, uint32_t domid)
 {
     struct sim_domain *d;
     struct sim_pool *p;
@@ -300,8 +297,7 @@ sim_op_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid,
         return sim_end(s, KEEL_ENODOMAIN);
     if (domid == 0 || d->dying)
         return sim_end(s, keel_error(s->ctx, KEEL_EPERM,
-                                     "domain %u cannot change pools",
-                                     domid));
+                                     "domain %u cannot change pools", domid));
     if (keel_cpumap_is_empty(&p->cpus))
         return sim_end(s, keel_error(s->ctx, KEEL_EBUSY,
                                      "CPU pool %u has no CPUs", poolid));

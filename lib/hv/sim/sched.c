@@ -20,9 +20,8 @@ static int
 sched_mismatch(struct sim *s, const char *what, uint32_t id,
                enum keel_scheduler have, enum keel_scheduler asked)
 {
-    return keel_error(s->ctx, KEEL_EINVAL,
-                      "%s %u runs under %s, not %s", what, id,
-                      keel_scheduler_name(have),
+    return keel_error(s->ctx, KEEL_EINVAL, "%s %u runs under %s, not %s", what,
+                      id, keel_scheduler_name(have),
                       keel_scheduler_name(asked) ? keel_scheduler_name(asked)
                                                  : "an unknown scheduler");
 }
@@ -93,8 +92,8 @@ rtds_domain(struct sim *s, uint32_t domid, size_t n, int *rc_r)
     struct sim_domain *d = sched_domain(s, domid, rc_r);
 
     if (d && d->sched.sched != KEEL_SCHED_RTDS) {
-        *rc_r = sched_mismatch(s, "domain", domid, d->sched.sched,
-                               KEEL_SCHED_RTDS);
+        *rc_r =
+            sched_mismatch(s, "domain", domid, d->sched.sched, KEEL_SCHED_RTDS);
         d = NULL;
     }
     if (d && (n == 0 || n > d->max_vcpus)) {
@@ -187,8 +186,8 @@ check_pool_params(struct sim *s, const struct keel_hv_sched_pool *params)
 
     if (params->sched == KEEL_SCHED_CREDIT &&
         (params->tslice_ms < 1 || params->tslice_ms > 1000))
-        return keel_error(s->ctx, KEEL_ERANGE,
-                          "tslice %u ms is not 1..1000", params->tslice_ms);
+        return keel_error(s->ctx, KEEL_ERANGE, "tslice %u ms is not 1..1000",
+                          params->tslice_ms);
     if (params->sched != KEEL_SCHED_CREDIT && params->tslice_ms)
         return keel_error(s->ctx, KEEL_EINVAL, "only credit has a tslice");
     if (params->sched != KEEL_SCHED_CREDIT &&
@@ -199,8 +198,7 @@ check_pool_params(struct sim *s, const struct keel_hv_sched_pool *params)
         return keel_error(s->ctx, KEEL_ERANGE,
                           "ratelimit %u us is not 0 or %d..%d", rl,
                           RATELIMIT_MIN_US, RATELIMIT_MAX_US);
-    if (params->sched == KEEL_SCHED_CREDIT &&
-        rl > params->tslice_ms * 1000u)
+    if (params->sched == KEEL_SCHED_CREDIT && rl > params->tslice_ms * 1000u)
         return keel_error(s->ctx, KEEL_ERANGE,
                           "ratelimit %u us is longer than the tslice (%u ms)",
                           rl, params->tslice_ms);
@@ -218,8 +216,8 @@ sim_op_sched_pool_set(struct keel_hv *hv, uint32_t poolid,
     if (rc || !(p = sim_pool_get(s, poolid)))
         return sim_end(s, rc ? rc : KEEL_ENOPOOL);
     if (params->sched != p->params.sched)
-        return sim_end(s, sched_mismatch(s, "CPU pool", poolid,
-                                         p->params.sched, params->sched));
+        return sim_end(s, sched_mismatch(s, "CPU pool", poolid, p->params.sched,
+                                         params->sched));
     rc = check_pool_params(s, params);
     if (rc == 0) {
         p->params = *params;

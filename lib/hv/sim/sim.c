@@ -110,9 +110,8 @@ sim_end(struct sim *s, int rc)
 static bool
 sim_file_name(const char *name)
 {
-    static const char *const fixed[] = {"lock", "state.json",
-                                        "state.json.tmp", "store.json",
-                                        "store.json.tmp"};
+    static const char *const fixed[] = {"lock", "state.json", "state.json.tmp",
+                                        "store.json", "store.json.tmp"};
     size_t i;
 
     for (i = 0; i < ARRAY_SIZE(fixed); i++)
@@ -133,12 +132,10 @@ check_dir(struct sim *s, bool *fresh_r)
 
     *fresh_r = true;
     if (mkdir(s->dir, 0750) && errno != EEXIST)
-        return keel_error_errno(s->ctx, 0, "creating sim directory %s",
-                                s->dir);
+        return keel_error_errno(s->ctx, 0, "creating sim directory %s", s->dir);
     d = opendir(s->dir);
     if (!d)
-        return keel_error_errno(s->ctx, 0, "opening sim directory %s",
-                                s->dir);
+        return keel_error_errno(s->ctx, 0, "opening sim directory %s", s->dir);
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
@@ -209,8 +206,7 @@ boot_host(struct sim *s, const char *spec_text)
         rc = sim_store_write(s->ctx, s->store, "/local/domain/0/name",
                              "Domain-0", 8);
     if (rc == 0)
-        rc = sim_store_write(s->ctx, s->store, "/local/domain/0/domid", "0",
-                             1);
+        rc = sim_store_write(s->ctx, s->store, "/local/domain/0/domid", "0", 1);
     s->next_domid = 1;
     s->state_dirty = true;
     return rc;
@@ -372,9 +368,8 @@ const struct keel_hv_ops keel__sim_ops = {
 static int
 control_begin(struct keel_hv *hv, const char *op, struct sim **s_r)
 {
-    int rc = keel__hv_begin(hv, keel_hv_priv(hv) &&
-                                    !strcmp(keel_hv_name(hv), "sim"),
-                            op);
+    int rc = keel__hv_begin(
+        hv, keel_hv_priv(hv) && !strcmp(keel_hv_name(hv), "sim"), op);
 
     return rc ? rc : sim_begin(hv, s_r);
 }

@@ -61,8 +61,8 @@ struct sim_blob {
 struct sim_mem {
     int fd;
     int bm_fd;
-    uint8_t *base;       /* nr_pfns * 4096 bytes, or NULL */
-    uint8_t *bitmap;     /* (nr_pfns + 7) / 8 bytes, or NULL */
+    uint8_t *base;   /* nr_pfns * 4096 bytes, or NULL */
+    uint8_t *bitmap; /* (nr_pfns + 7) / 8 bytes, or NULL */
     uint64_t nr_pfns;
 };
 
@@ -74,20 +74,20 @@ struct sim_domain {
     bool shutdown;
     uint32_t shutdown_reason;
     bool dying;
-    uint64_t dying_at_ns;        /* when destroy made it dying */
+    uint64_t dying_at_ns; /* when destroy made it dying */
     uint64_t tot_kb;
     uint64_t max_kb;
     uint32_t max_vcpus;
-    struct sim_vcpu *vcpus;      /* max_vcpus entries */
+    struct sim_vcpu *vcpus; /* max_vcpus entries */
     uint32_t poolid;
     struct keel_hv_sched_dom sched;
     struct keel_sim_guest guest;
     bool logdirty;
-    int pending_action;          /* -1, or the shutdown reason due at */
-    uint64_t pending_at_ns;      /* ... this time */
-    double dirty_carry;          /* fraction of a page owed to dirtying */
-    uint64_t rng;                /* dirtying's pseudo-random state */
-    uint64_t dirty_seq;          /* what the last dirtied word holds */
+    int pending_action;     /* -1, or the shutdown reason due at */
+    uint64_t pending_at_ns; /* ... this time */
+    double dirty_carry;     /* fraction of a page owed to dirtying */
+    uint64_t rng;           /* dirtying's pseudo-random state */
+    uint64_t dirty_seq;     /* what the last dirtied word holds */
     struct sim_blob *blobs;
     size_t n_blobs;
     struct sim_mem mem;
@@ -114,12 +114,12 @@ struct sim {
     int timer_fd;
     struct keel_sim_spec spec;
     bool manual_clock;
-    uint64_t clock_ns;           /* manual clock: now */
-    uint64_t last_ns;            /* time of the last advance */
-    uint32_t next_domid;         /* where the next domid search starts */
-    struct sim_domain **doms;    /* sorted by domid */
+    uint64_t clock_ns;        /* manual clock: now */
+    uint64_t last_ns;         /* time of the last advance */
+    uint32_t next_domid;      /* where the next domid search starts */
+    struct sim_domain **doms; /* sorted by domid */
     size_t n_doms;
-    struct sim_pool *pools;      /* sorted by poolid */
+    struct sim_pool *pools; /* sorted by poolid */
     size_t n_pools;
     struct sim_store *store;
     struct sim_watch *watches;
@@ -127,7 +127,7 @@ struct sim {
     struct keel_hv_event *events; /* queued, oldest first */
     size_t n_events;
     size_t cap_events;
-    bool state_dirty;            /* state.json needs writing */
+    bool state_dirty; /* state.json needs writing */
 };
 
 /* sim.c */
@@ -180,8 +180,7 @@ int sim_pool0_init(struct sim *s);
 void sim_guest_default(struct sim_domain *d);
 void sim_guest_advance(struct sim *s, struct sim_domain *d, uint64_t now,
                        uint64_t elapsed_ns);
-void sim_guest_store_written(struct sim *s, const char *path,
-                             const char *val);
+void sim_guest_store_written(struct sim *s, const char *path, const char *val);
 uint64_t sim_guest_next_deadline(struct sim *s);
 
 /* event.c */
@@ -228,9 +227,9 @@ int sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns,
                 size_t n, bool writable, void **addr_r);
 int sim_mem_unmap(struct sim *s, void *addr, size_t n);
 void sim_mem_dirty(struct sim *s, struct sim_domain *d, uint64_t elapsed_ns);
-int sim_mem_logdirty_read(struct sim *s, struct sim_domain *d,
-                          uint8_t *bitmap, uint64_t nr_pfns,
-                          unsigned int flags, uint64_t *dirty_r);
+int sim_mem_logdirty_read(struct sim *s, struct sim_domain *d, uint8_t *bitmap,
+                          uint64_t nr_pfns, unsigned int flags,
+                          uint64_t *dirty_r);
 void sim_mem_logdirty_clear(struct sim_domain *d);
 int sim_mem_digest(struct sim *s, struct sim_domain *d, char hex[33]);
 int sim_mem_gc(struct sim *s);
@@ -243,8 +242,8 @@ int sim_end(struct sim *s, int rc);
 void sim_close(struct keel_hv *hv);
 /* host.c */
 int sim_op_physinfo(struct keel_hv *hv, struct keel_hv_physinfo *info);
-int sim_op_cputopo(struct keel_hv *hv, struct keel_hv_cputopo *topo,
-                   size_t max, size_t *n_r);
+int sim_op_cputopo(struct keel_hv *hv, struct keel_hv_cputopo *topo, size_t max,
+                   size_t *n_r);
 int sim_op_numainfo(struct keel_hv *hv, struct keel_hv_numainfo *nodes,
                     size_t max, size_t *n_r);
 /* domain.c */
@@ -260,19 +259,18 @@ int sim_op_domain_resume(struct keel_hv *hv, uint32_t domid);
 int sim_op_domain_info(struct keel_hv *hv, uint32_t domid,
                        struct keel_hv_dominfo *info);
 int sim_op_domain_list(struct keel_hv *hv, uint32_t first,
-                       struct keel_hv_dominfo *infos, size_t max,
-                       size_t *n_r);
+                       struct keel_hv_dominfo *infos, size_t max, size_t *n_r);
 int sim_op_domain_set_max_mem(struct keel_hv *hv, uint32_t domid,
                               uint64_t max_kb);
-int sim_op_vcpu_set_affinity(struct keel_hv *hv, uint32_t domid,
-                             uint32_t vcpu, const struct keel_cpumap *hard,
+int sim_op_vcpu_set_affinity(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
+                             const struct keel_cpumap *hard,
                              const struct keel_cpumap *soft);
 int sim_op_vcpu_info(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
                      struct keel_hv_vcpuinfo *info);
 /* blob.c */
 int sim_op_context_get(struct keel_hv *hv, uint32_t domid,
-                       enum keel_hv_ctx_kind kind, uint32_t index,
-                       void **buf_r, size_t *len_r);
+                       enum keel_hv_ctx_kind kind, uint32_t index, void **buf_r,
+                       size_t *len_r);
 int sim_op_context_set(struct keel_hv *hv, uint32_t domid,
                        enum keel_hv_ctx_kind kind, uint32_t index,
                        const void *buf, size_t len);
@@ -284,8 +282,7 @@ int sim_op_cpupool_info(struct keel_hv *hv, uint32_t poolid,
                         struct keel_hv_poolinfo *info);
 int sim_op_cpupool_list(struct keel_hv *hv, struct keel_hv_poolinfo *infos,
                         size_t max, size_t *n_r);
-int sim_op_cpupool_add_cpu(struct keel_hv *hv, uint32_t poolid,
-                           uint32_t cpu);
+int sim_op_cpupool_add_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu);
 int sim_op_cpupool_remove_cpu(struct keel_hv *hv, uint32_t poolid,
                               uint32_t cpu);
 int sim_op_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid,
@@ -307,18 +304,17 @@ int sim_op_sched_pool_set(struct keel_hv *hv, uint32_t poolid,
 /* event.c: the store ops (the tree is store.c's; watches are here) */
 int sim_op_store_read(struct keel_hv *hv, const char *path, char **val_r,
                       size_t *len_r);
-int sim_op_store_write(struct keel_hv *hv, const char *path,
-                       const void *val, size_t len);
+int sim_op_store_write(struct keel_hv *hv, const char *path, const void *val,
+                       size_t len);
 int sim_op_store_remove(struct keel_hv *hv, const char *path);
 int sim_op_store_list(struct keel_hv *hv, const char *path, char ***names_r,
                       size_t *n_r);
-int sim_op_store_watch(struct keel_hv *hv, const char *path,
-                       const char *token);
+int sim_op_store_watch(struct keel_hv *hv, const char *path, const char *token);
 int sim_op_store_unwatch(struct keel_hv *hv, const char *path,
                          const char *token);
 int sim_op_event_fd(struct keel_hv *hv);
-int sim_op_event_read(struct keel_hv *hv, struct keel_hv_event *evs,
-                      size_t max, size_t *n_r);
+int sim_op_event_read(struct keel_hv *hv, struct keel_hv_event *evs, size_t max,
+                      size_t *n_r);
 /* memops.c: migration primitives over mem.c */
 int sim_op_mem_max_pfn(struct keel_hv *hv, uint32_t domid, uint64_t *pfn_r);
 int sim_op_mem_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
@@ -328,9 +324,9 @@ int sim_op_mem_page_types(struct keel_hv *hv, uint32_t domid,
                           const uint64_t *pfns, size_t n, uint32_t *types);
 int sim_op_logdirty_enable(struct keel_hv *hv, uint32_t domid);
 int sim_op_logdirty_disable(struct keel_hv *hv, uint32_t domid);
-int sim_op_logdirty_read(struct keel_hv *hv, uint32_t domid,
-                         uint8_t *bitmap, uint64_t nr_pfns,
-                         unsigned int flags, uint64_t *dirty_r);
+int sim_op_logdirty_read(struct keel_hv *hv, uint32_t domid, uint8_t *bitmap,
+                         uint64_t nr_pfns, unsigned int flags,
+                         uint64_t *dirty_r);
 /* guest.c */
 int sim_guest_set(struct sim *s, uint32_t domid,
                   const struct keel_sim_guest *guest);

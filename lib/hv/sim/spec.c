@@ -18,13 +18,19 @@ struct spec_key {
     size_t offset;
 };
 
-#define KEY(n, k) {#n, k, offsetof(struct keel_sim_spec, n)}
+#define KEY(n, k)                                                              \
+    {                                                                          \
+#n, k, offsetof(struct keel_sim_spec, n)                               \
+    }
 static const struct spec_key spec_keys[] = {
-    KEY(cpus, SPEC_COUNT),      KEY(sockets, SPEC_COUNT),
-    KEY(nodes, SPEC_COUNT),     KEY(threads, SPEC_COUNT),
+    KEY(cpus, SPEC_COUNT),
+    KEY(sockets, SPEC_COUNT),
+    KEY(nodes, SPEC_COUNT),
+    KEY(threads, SPEC_COUNT),
     {"memory", SPEC_SIZE, offsetof(struct keel_sim_spec, memory_kb)},
     {"dom0_mem", SPEC_SIZE, offsetof(struct keel_sim_spec, dom0_mem_kb)},
-    KEY(dom0_vcpus, SPEC_COUNT), KEY(cpu_khz, SPEC_COUNT),
+    KEY(dom0_vcpus, SPEC_COUNT),
+    KEY(cpu_khz, SPEC_COUNT),
 };
 #undef KEY
 
@@ -53,12 +59,30 @@ parse_size(const char *v, uint64_t *kb_r)
         return false;
     n = strtoull(v, &end, 10);
     switch (*end) {
-    case 'k': case 'K': shift = 0; end++; break;
-    case 'm': case 'M': shift = 10; end++; break;
-    case 'g': case 'G': shift = 20; end++; break;
-    case 't': case 'T': shift = 30; end++; break;
-    case '\0': break;
-    default: return false;
+    case 'k':
+    case 'K':
+        shift = 0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 10;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 20;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        shift = 30;
+        end++;
+        break;
+    case '\0':
+        break;
+    default:
+        return false;
     }
     if (*end || n > (UINT64_MAX >> 31))
         return false;
@@ -90,8 +114,8 @@ apply_key(struct keel_ctx *ctx, struct keel_sim_spec *spec, const char *key,
     }
     if (!keel__parse_u64(val, &n) || n > UINT32_MAX)
         return keel_error(ctx, KEEL_ESYNTAX,
-                          "sim spec column %zu: %s: '%s' is not a number",
-                          col, key, val);
+                          "sim spec column %zu: %s: '%s' is not a number", col,
+                          key, val);
     *(uint32_t *)((char *)spec + k->offset) = (uint32_t)n;
     return 0;
 }
@@ -119,8 +143,8 @@ keel_sim_spec_parse(struct keel_ctx *ctx, const char *text,
 
         if (!eq) {
             rc = keel_error(ctx, KEEL_ESYNTAX,
-                            "sim spec column %zu: '%s' is not KEY=VALUE",
-                            col, item);
+                            "sim spec column %zu: '%s' is not KEY=VALUE", col,
+                            item);
             goto out;
         }
         *eq = '\0';
@@ -129,8 +153,8 @@ keel_sim_spec_parse(struct keel_ctx *ctx, const char *text,
     }
 check:
     if (spec->dom0_vcpus == 0)
-        spec->dom0_vcpus = spec->cpus < SIM_MAX_VCPUS ? spec->cpus
-                                                      : SIM_MAX_VCPUS;
+        spec->dom0_vcpus =
+            spec->cpus < SIM_MAX_VCPUS ? spec->cpus : SIM_MAX_VCPUS;
     rc = sim_spec_check(ctx, spec);
 out:
     free(copy);
@@ -161,8 +185,7 @@ sim_spec_check(struct keel_ctx *ctx, const struct keel_sim_spec *spec)
                           "pages");
     if (spec->dom0_vcpus < 1 || spec->dom0_vcpus > SIM_MAX_VCPUS)
         return keel_error(ctx, KEEL_ERANGE,
-                          "sim spec: dom0_vcpus must be 1..%d",
-                          SIM_MAX_VCPUS);
+                          "sim spec: dom0_vcpus must be 1..%d", SIM_MAX_VCPUS);
     if (spec->cpu_khz == 0)
         return keel_error(ctx, KEEL_ERANGE, "sim spec: cpu_khz must be > 0");
     return 0;

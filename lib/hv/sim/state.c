@@ -375,8 +375,7 @@ read_domain_fields(struct reader *r, yajl_val o, struct sim_domain *d)
     int type = keel_domain_type_parse(get_str(r, o, "type"));
     struct sim_pool *p;
 
-    d->domid = (uint32_t)get_uint(r, o, "domid",
-                                  KEEL_DOMID_FIRST_RESERVED - 1);
+    d->domid = (uint32_t)get_uint(r, o, "domid", KEEL_DOMID_FIRST_RESERVED - 1);
     if (keel_uuid_parse(get_str(r, o, "uuid"), d->uuid))
         fault(r, "bad uuid in domain", NULL);
     if (type < 0)
@@ -484,8 +483,8 @@ read_root(struct reader *r, yajl_val root)
     read_spec(r, root);
     get_bool(r, root, "manual_clock");
     r->s->last_ns = get_uint(r, root, "clock_ns", INT64_MAX);
-    r->s->next_domid = (uint32_t)get_uint(r, root, "next_domid",
-                                          KEEL_DOMID_FIRST_RESERVED);
+    r->s->next_domid =
+        (uint32_t)get_uint(r, root, "next_domid", KEEL_DOMID_FIRST_RESERVED);
     keel_cpumap_zero(&taken);
     read_array(r, root, "pools", one_pool, &taken);
     if (r->rc == 0 && !sim_pool_find(r->s, 0))

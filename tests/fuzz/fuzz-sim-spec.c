@@ -1,0 +1,118 @@
+/* fuzz-sim-spec.c: fuzz target of the sim host spec parser
+ * (keel_sim_spec_parse, lib/hv/sim/spec.c)
+ *
+ * The input, cut at its first NUL, is a spec string. Whatever it holds,
+ * the parse must not crash, and then:
+ *   - a refused spec returns KEEL_ESYNTAX or KEEL_ERANGE and leaves that
+ *     code and a message on the context;
+ *   - an accepted spec is a host the sim can build: what <keel/sim.h>
+ *     promises (cpus divide evenly into sockets and nodes, a socket's
+ *     cores into threads; memory in 4 KiB pages, at least 1 MiB; dom0
+ *     below it with 1..SIM_MAX_VCPUS vCPUs; cpu_khz > 0), and written back
+ *     as KEY=VALUE text it parses to the same spec.
+ * A broken promise calls abort(), which libFuzzer and replay.c report.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <keel/keel.h>
+#include <keel/sim.h>
+
+#include "hv/sim/sim.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+quiet(void *opaque, enum keel_log_level level, const char *func,
+      const char *msg)
+{
+}
+
+static void
+check(bool ok, const char *what)
+{
+    if (ok)
+        return;
+    fprintf(stderr, "fuzz-sim-spec: invariant broken: %s\n", what);
+    abort();
+}
+
+/* A size as the parser reads it: the largest suffix that is exact. */
+static void
+format_size(char *buf, size_t len, uint64_t kb)
+{
+    static const char suffix[] = "tgmk";
+    unsigned int shift = 30;
+    size_t i;
+
+    for (i = 0; shift > 0 && kb % (UINT64_C(1) << shift) != 0; i++)
+        shift -= 10;
+    snprintf(buf, len, "%" PRIu64 "%c", kb >> shift, suffix[i]);
+}
+
+static void
+check_accepted(struct keel_ctx *ctx, const struct keel_sim_spec *sp)
+{
+    struct keel_sim_spec again;
+    char mem[32], dom0[32], text[256];
+
+    check(sp->cpus >= 1 && sp->cpus <= KEEL_MAX_CPUS, "cpus in 1..4096");
+    check(sp->sockets && sp->nodes && sp->threads,
+          "sockets, nodes, threads > 0");
+    check(sp->cpus % sp->sockets == 0 && sp->cpus % sp->nodes == 0,
+          "cpus divide into sockets and nodes");
+    check((sp->cpus / sp->sockets) % sp->threads == 0,
+          "a socket's cores divide into threads");
+    check(sp->memory_kb >= 1024 && sp->memory_kb % 4 == 0,
+          "memory at least 1M, in pages");
+    check(sp->dom0_mem_kb % 4 == 0 && sp->dom0_mem_kb < sp->memory_kb,
+          "dom0_mem below memory, in pages");
+    check(sp->dom0_vcpus >= 1 && sp->dom0_vcpus <= SIM_MAX_VCPUS,
+          "dom0_vcpus in 1..SIM_MAX_VCPUS");
+    check(sp->cpu_khz > 0, "cpu_khz > 0");
+
+    format_size(mem, sizeof(mem), sp->memory_kb);
+    format_size(dom0, sizeof(dom0), sp->dom0_mem_kb);
+    snprintf(text, sizeof(text),
+             "cpus=%u,sockets=%u,nodes=%u,threads=%u,memory=%s,"
+             "dom0_mem=%s,dom0_vcpus=%u,cpu_khz=%u",
+             sp->cpus, sp->sockets, sp->nodes, sp->threads, mem, dom0,
+             sp->dom0_vcpus, sp->cpu_khz);
+    check(keel_sim_spec_parse(ctx, text, &again) == 0,
+          "an accepted spec, written out, parses");
+    check(memcmp(&again, sp, sizeof(again)) == 0,
+          "an accepted spec, written out, parses to itself");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct keel_sim_spec spec;
+    struct keel_ctx *ctx = NULL;
+    char *text = malloc(size + 1);
+    int rc;
+
+    if (!text || keel_ctx_new(&ctx, 0))
+        abort();
+    keel_ctx_set_logger(ctx, KEEL_LOG_ERROR, quiet, NULL);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    memset(&spec, 0, sizeof(spec));
+    rc = keel_sim_spec_parse(ctx, text, &spec);
+    if (rc == 0) {
+        check_accepted(ctx, &spec);
+    } else {
+        check(rc == KEEL_ESYNTAX || rc == KEEL_ERANGE,
+              "a refusal is KEEL_ESYNTAX or KEEL_ERANGE");
+        check(keel_ctx_last_code(ctx) == rc, "the context has the code");
+        check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
+    }
+    keel_ctx_free(ctx);
+    free(text);
+    return 0;
+}
