@@ -146,6 +146,10 @@ log_stderr(enum keel_log_level level, const char *func, const char *msg)
             msg);
 }
 
+static void log_va(struct keel_ctx *ctx, enum keel_log_level level,
+                   const char *func, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 static void
 log_va(struct keel_ctx *ctx, enum keel_log_level level, const char *func,
        const char *fmt, va_list ap)
@@ -181,6 +185,10 @@ keel_log(struct keel_ctx *ctx, enum keel_log_level level, const char *fmt, ...)
     log_va(ctx, level, "keel_log", fmt, ap);
     va_end(ap);
 }
+
+static int error_va(struct keel_ctx *ctx, int code, const char *func,
+                    int line, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
 /* Records the first error of the current call; later ones are only logged
  * at debug level so a failing clean-up never hides the cause. */

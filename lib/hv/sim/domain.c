@@ -216,10 +216,7 @@ vcpus_init(struct sim *s, struct sim_domain *d, uint32_t online)
         v->online = i < online;
         keel_cpumap_fill(&v->hard, s->spec.cpus);
         keel_cpumap_fill(&v->soft, s->spec.cpus);
-        v->rtds.vcpu = i;
-        v->rtds.period_us = 10000;
-        v->rtds.budget_us = 4000;
-        v->rtds.extratime = true;
+        sim_sched_rtds_default(i, &v->rtds);
     }
 }
 

@@ -43,6 +43,27 @@ run_for(struct sim *s, struct sim_domain *d, uint64_t ns)
         sim_mem_dirty(s, d, ns);
 }
 
+static void on_shutdown_request(struct sim *s, struct sim_domain *d,
+                                const char *path, const char *val);
+
+/* A request written while the guest was paused is read when it runs. */
+static void
+reread_request(struct sim *s, struct sim_domain *d)
+{
+    char path[64], *val = NULL;
+    size_t len;
+
+    d->request_waiting = false;
+    s->state_dirty = true;
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
+             d->domid);
+    if (sim_store_read(s->ctx, s->store, path, &val, &len) == 0)
+        on_shutdown_request(s, d, path, val);
+    else
+        keel_ctx_clear_error(s->ctx); /* no request any more */
+    free(val);
+}
+
 /* Time from now - elapsed to now passes for d. */
 void
 sim_guest_advance(struct sim *s, struct sim_domain *d, uint64_t now,
@@ -50,6 +71,8 @@ sim_guest_advance(struct sim *s, struct sim_domain *d, uint64_t now,
 {
     uint64_t start = now - elapsed_ns;
 
+    if (d->request_waiting && sim_domain_runnable(d))
+        reread_request(s, d);
     if (d->pending_action >= 0 && sim_domain_runnable(d) &&
         d->pending_at_ns <= now) {
         uint64_t at = d->pending_at_ns > start ? d->pending_at_ns : start;
@@ -101,6 +124,12 @@ on_shutdown_request(struct sim *s, struct sim_domain *d, const char *path,
 
     if (reason < 0 || d->guest.ignore_shutdown || d->shutdown)
         return;
+    if (!sim_domain_runnable(d)) { /* seen once the guest runs again */
+        d->request_waiting = true;
+        s->state_dirty = true;
+        return;
+    }
+    d->request_waiting = false;
     d->pending_action = reason;
     d->pending_at_ns =
         sim_now(s) + (uint64_t)d->guest.shutdown_delay_ms * 1000000u;
@@ -151,27 +180,46 @@ on_target(struct sim *s, struct sim_domain *d, const char *val)
     s->state_dirty = true;
 }
 
+/* Reads a number as the toolstack writes it in a path (decimal, no sign,
+ * no leading zero) and returns what follows, or NULL. */
+static const char *
+parse_id(const char *p, uint32_t *id_r)
+{
+    uint32_t v = 0;
+    int n = 0;
+
+    if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+        return NULL;
+    for (; *p >= '0' && *p <= '9' && n < 6; p++, n++)
+        v = v * 10 + (uint32_t)(*p - '0');
+    if (n == 0 || n == 6)
+        return NULL;
+    *id_r = v;
+    return p;
+}
+
 /* Called after every store write, with the path and the value written
  * (NUL-terminated). */
 void
 sim_guest_store_written(struct sim *s, const char *path, const char *val)
 {
+    static const char prefix[] = "/local/domain/";
     struct sim_domain *d;
-    unsigned int domid, vcpu;
-    const char *rel;
-    int off = 0;
+    uint32_t domid, vcpu;
+    const char *rel, *tail;
 
-    if (sscanf(path, "/local/domain/%u/%n", &domid, &off) != 1 || !off)
+    if (strncmp(path, prefix, sizeof(prefix) - 1))
+        return;
+    rel = parse_id(path + sizeof(prefix) - 1, &domid);
+    if (!rel || *rel++ != '/')
         return;
     d = sim_domain_find(s, domid);
     if (!d || d->dying || domid == 0)
         return;
-    rel = path + off;
     if (!strcmp(rel, "control/shutdown"))
         on_shutdown_request(s, d, path, val);
-    else if ((off = 0,
-              sscanf(rel, "cpu/%u/availability%n", &vcpu, &off) == 1) &&
-             off && rel[off] == '\0')
+    else if (!strncmp(rel, "cpu/", 4) && (tail = parse_id(rel + 4, &vcpu)) &&
+             !strcmp(tail, "/availability"))
         on_availability(s, d, vcpu, val);
     else if (!strcmp(rel, "memory/target"))
         on_target(s, d, val);

@@ -3,9 +3,11 @@
  * Xen's rules: a CPU is in at most one pool, or free; Pool-0 (id 0) starts
  * with every CPU under credit2; a pool is destroyed only when it holds no
  * domains and no CPUs; the last CPU of a pool that holds domains cannot be
- * removed; moving a domain to a pool with another scheduler resets its
- * scheduler parameters to that scheduler's defaults; removing a CPU breaks
- * the hard affinity of vCPUs left with no CPU of their pool, as Xen does.
+ * removed (a dying domain counts until it is gone); moving a domain
+ * resets its scheduler parameters (weight, cap, RTDS per vCPU) to the new
+ * scheduler's defaults and its vCPUs' affinity to every CPU, as Xen's
+ * sched_move_domain does; removing a CPU breaks the hard affinity of vCPUs
+ * left with no CPU of their pool.
  */
 #include "config.h"
 
@@ -74,6 +76,15 @@ sim_sched_dom_default(enum keel_scheduler sched,
 }
 
 void
+sim_sched_rtds_default(uint32_t vcpu, struct keel_hv_sched_rtds *rtds)
+{
+    rtds->vcpu = vcpu;
+    rtds->period_us = 10000;
+    rtds->budget_us = 4000;
+    rtds->extratime = true;
+}
+
+void
 sim_sched_pool_default(enum keel_scheduler sched,
                        struct keel_hv_sched_pool *params)
 {
@@ -94,7 +105,7 @@ sim_pool_n_dom(struct sim *s, uint32_t poolid)
     size_t i;
 
     for (i = 0; i < s->n_doms; i++)
-        n += s->doms[i]->poolid == poolid && !s->doms[i]->dying;
+        n += s->doms[i]->poolid == poolid;
     return n;
 }
 
@@ -120,6 +131,21 @@ fill_info(struct sim *s, const struct sim_pool *p,
     info->cpus = p->cpus;
 }
 
+/* As Xen: one above the highest id, or, when the highest is the last
+ * id there is, the first gap. Pools are sorted and Pool-0 is first. */
+static uint32_t
+new_pool_id(struct sim *s)
+{
+    uint32_t id = 1;
+    size_t i;
+
+    if (s->pools[s->n_pools - 1].poolid < KEEL_POOLID_ANY - 1)
+        return s->pools[s->n_pools - 1].poolid + 1;
+    for (i = 1; i < s->n_pools && s->pools[i].poolid == id; i++)
+        id++;
+    return id;
+}
+
 int
 sim_op_cpupool_create(struct keel_hv *hv, uint32_t *poolid_io,
                       enum keel_scheduler sched)
@@ -135,8 +161,8 @@ sim_op_cpupool_create(struct keel_hv *hv, uint32_t *poolid_io,
             s, keel_error(s->ctx, KEEL_EINVAL, "unknown scheduler %d", sched));
     memset(&p, 0, sizeof(p));
     p.poolid = *poolid_io;
-    if (p.poolid == KEEL_POOLID_ANY) /* one above the highest, as Xen */
-        p.poolid = s->pools[s->n_pools - 1].poolid + 1;
+    if (p.poolid == KEEL_POOLID_ANY)
+        p.poolid = new_pool_id(s);
     if (p.poolid == KEEL_POOLID_ANY)
         return sim_end(
             s, keel_error(s->ctx, KEEL_ENOSPC, "no CPU pool id is free"));
@@ -289,6 +315,7 @@ sim_op_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid, uint32_t domid)
     struct sim_domain *d;
     struct sim_pool *p;
     struct sim *s;
+    uint32_t v;
     int rc = sim_begin(hv, &s);
 
     if (rc || !(p = sim_pool_get(s, poolid)))
@@ -304,9 +331,12 @@ sim_op_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid, uint32_t domid)
     if (d->poolid == poolid)
         return sim_end(s, 0);
     d->poolid = poolid;
-    if (d->sched.sched != p->params.sched)
-        sim_sched_dom_default(p->params.sched, &d->sched);
-    break_affinity(s, p);
+    sim_sched_dom_default(p->params.sched, &d->sched);
+    for (v = 0; v < d->max_vcpus; v++) {
+        sim_sched_rtds_default(v, &d->vcpus[v].rtds);
+        keel_cpumap_fill(&d->vcpus[v].hard, s->spec.cpus);
+        keel_cpumap_fill(&d->vcpus[v].soft, s->spec.cpus);
+    }
     s->state_dirty = true;
     return sim_end(s, 0);
 }

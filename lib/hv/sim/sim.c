@@ -241,12 +241,31 @@ load_host(struct sim *s, const char *spec_text)
     return rc;
 }
 
+/* A failed open writes nothing, and a host that never booted leaves no
+ * lock file behind, so the directory can be used again as it was. */
+static void
+open_failed(struct keel_hv *hv, bool fresh)
+{
+    struct sim *s = keel_hv_priv(hv);
+    bool own_lock = s->lock_fd >= 0;
+    char *lock = fresh && own_lock ? sim_path(s, "lock") : NULL;
+    char *state = lock ? sim_path(s, "state.json") : NULL;
+    struct stat st;
+
+    s->no_sync = true;
+    if (lock && state && stat(state, &st) != 0)
+        unlink(lock);
+    free(lock);
+    free(state);
+    sim_close(hv);
+}
+
 static int
 sim_open(struct keel_hv *hv, const struct keel_hv_open_args *args)
 {
     struct keel_ctx *ctx = keel_hv_ctx(hv);
     struct sim *s;
-    bool fresh;
+    bool fresh = false;
     int rc;
 
     if (!args->dir || !*args->dir)
@@ -281,7 +300,7 @@ sim_open(struct keel_hv *hv, const struct keel_hv_open_args *args)
     if (rc == 0)
         rc = sim_sync(s);
     if (rc)
-        sim_close(hv);
+        open_failed(hv, fresh);
     return rc;
 }
 
@@ -293,7 +312,7 @@ sim_close(struct keel_hv *hv)
 
     if (!s)
         return;
-    if (s->lock_fd >= 0 && s->store)
+    if (s->lock_fd >= 0 && s->store && !s->no_sync)
         sim_sync(s);
     for (i = 0; i < s->n_doms; i++)
         sim_domain_free(s->doms[i]);

@@ -83,6 +83,7 @@ struct sim_domain {
     struct keel_hv_sched_dom sched;
     struct keel_sim_guest guest;
     bool logdirty;
+    bool request_waiting; /* control/shutdown written while paused */
     int pending_action;     /* -1, or the shutdown reason due at */
     uint64_t pending_at_ns; /* ... this time */
     double dirty_carry;     /* fraction of a page owed to dirtying */
@@ -127,6 +128,7 @@ struct sim {
     struct keel_hv_event *events; /* queued, oldest first */
     size_t n_events;
     size_t cap_events;
+    bool no_sync;     /* a failed open: write nothing on close */
     bool state_dirty; /* state.json needs writing */
 };
 
@@ -171,6 +173,7 @@ struct sim_pool *sim_pool_get(struct sim *s, uint32_t poolid);
 int sim_pool_insert(struct sim *s, const struct sim_pool *p);
 void sim_sched_dom_default(enum keel_scheduler sched,
                            struct keel_hv_sched_dom *params);
+void sim_sched_rtds_default(uint32_t vcpu, struct keel_hv_sched_rtds *rtds);
 void sim_sched_pool_default(enum keel_scheduler sched,
                             struct keel_hv_sched_pool *params);
 uint32_t sim_pool_n_dom(struct sim *s, uint32_t poolid);

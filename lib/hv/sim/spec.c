@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,27 +13,27 @@
 
 enum spec_kind { SPEC_COUNT, SPEC_SIZE };
 
+/* Each key with its range (sizes in KiB). */
 struct spec_key {
     const char *name;
     enum spec_kind kind;
     size_t offset;
+    uint64_t min, max;
 };
 
-#define KEY(n, k)                                                              \
-    {                                                                          \
-#n, k, offsetof(struct keel_sim_spec, n)                               \
-    }
+#define MAX_KB (UINT64_C(1) << 40) /* 1 PiB */
+#define OFF(f) offsetof(struct keel_sim_spec, f)
 static const struct spec_key spec_keys[] = {
-    KEY(cpus, SPEC_COUNT),
-    KEY(sockets, SPEC_COUNT),
-    KEY(nodes, SPEC_COUNT),
-    KEY(threads, SPEC_COUNT),
-    {"memory", SPEC_SIZE, offsetof(struct keel_sim_spec, memory_kb)},
-    {"dom0_mem", SPEC_SIZE, offsetof(struct keel_sim_spec, dom0_mem_kb)},
-    KEY(dom0_vcpus, SPEC_COUNT),
-    KEY(cpu_khz, SPEC_COUNT),
+    {"cpus", SPEC_COUNT, OFF(cpus), 1, KEEL_MAX_CPUS},
+    {"sockets", SPEC_COUNT, OFF(sockets), 1, KEEL_MAX_CPUS},
+    {"nodes", SPEC_COUNT, OFF(nodes), 1, 64},
+    {"threads", SPEC_COUNT, OFF(threads), 1, 8},
+    {"memory", SPEC_SIZE, OFF(memory_kb), 1024, MAX_KB},
+    {"dom0_mem", SPEC_SIZE, OFF(dom0_mem_kb), 4, MAX_KB},
+    {"dom0_vcpus", SPEC_COUNT, OFF(dom0_vcpus), 1, SIM_MAX_VCPUS},
+    {"cpu_khz", SPEC_COUNT, OFF(cpu_khz), 1, UINT32_MAX},
 };
-#undef KEY
+#undef OFF
 
 static void
 spec_default(struct keel_sim_spec *spec)
@@ -104,19 +105,21 @@ apply_key(struct keel_ctx *ctx, struct keel_sim_spec *spec, const char *key,
     if (!k)
         return keel_error(ctx, KEEL_ESYNTAX,
                           "sim spec column %zu: unknown key '%s'", col, key);
-    if (k->kind == SPEC_SIZE) {
-        if (!parse_size(val, &n))
-            return keel_error(ctx, KEEL_ESYNTAX,
-                              "sim spec column %zu: %s: '%s' is not a size",
-                              col, key, val);
-        *(uint64_t *)((char *)spec + k->offset) = n;
-        return 0;
-    }
-    if (!keel__parse_u64(val, &n) || n > UINT32_MAX)
+    if (k->kind == SPEC_SIZE ? !parse_size(val, &n)
+                             : !keel__parse_u64(val, &n))
         return keel_error(ctx, KEEL_ESYNTAX,
-                          "sim spec column %zu: %s: '%s' is not a number", col,
-                          key, val);
-    *(uint32_t *)((char *)spec + k->offset) = (uint32_t)n;
+                          "sim spec column %zu: %s: '%s' is not a %s", col,
+                          key, val, k->kind == SPEC_SIZE ? "size" : "number");
+    if (n < k->min || n > k->max || (k->kind == SPEC_SIZE && n % 4))
+        return keel_error(ctx, KEEL_ERANGE,
+                          "sim spec column %zu: %s: %s is not %" PRIu64
+                          "..%" PRIu64 "%s",
+                          col, key, val, k->min, k->max,
+                          k->kind == SPEC_SIZE ? " KiB in 4 KiB pages" : "");
+    if (k->kind == SPEC_SIZE)
+        *(uint64_t *)((char *)spec + k->offset) = n;
+    else
+        *(uint32_t *)((char *)spec + k->offset) = (uint32_t)n;
     return 0;
 }
 
@@ -179,13 +182,15 @@ sim_spec_check(struct keel_ctx *ctx, const struct keel_sim_spec *spec)
     if (spec->memory_kb < 1024 || spec->memory_kb % 4)
         return keel_error(ctx, KEEL_ERANGE,
                           "sim spec: memory must be at least 1M, in 4K pages");
-    if (spec->dom0_mem_kb % 4 || spec->dom0_mem_kb >= spec->memory_kb)
+    if (spec->dom0_mem_kb < 4 || spec->dom0_mem_kb % 4 ||
+        spec->dom0_mem_kb >= spec->memory_kb)
         return keel_error(ctx, KEEL_ERANGE,
                           "sim spec: dom0_mem must be below memory, in 4K "
                           "pages");
     if (spec->dom0_vcpus < 1 || spec->dom0_vcpus > SIM_MAX_VCPUS)
         return keel_error(ctx, KEEL_ERANGE,
-                          "sim spec: dom0_vcpus must be 1..%d", SIM_MAX_VCPUS);
+                          "sim spec: dom0_vcpus must be 1..%d",
+                          SIM_MAX_VCPUS);
     if (spec->cpu_khz == 0)
         return keel_error(ctx, KEEL_ERANGE, "sim spec: cpu_khz must be > 0");
     return 0;

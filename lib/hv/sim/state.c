@@ -138,6 +138,7 @@ write_domain(yajl_gen g, const struct sim_domain *d)
     put_key_bool(g, "logdirty", d->logdirty);
     /* 0: no delayed guest action; else its shutdown reason + 1 */
     put_key_int(g, "pending", d->pending_action + 1);
+    put_key_bool(g, "request_waiting", d->request_waiting);
     put_key_int(g, "pending_at_ns", (long long)d->pending_at_ns);
     put_key_int(g, "dirty_seq", (long long)d->dirty_seq);
     write_guest(g, &d->guest);
@@ -395,6 +396,7 @@ read_domain_fields(struct reader *r, yajl_val o, struct sim_domain *d)
     d->pending_action =
         (int)get_uint(r, o, "pending", KEEL_SHUTDOWN_SOFT_RESET + 1) - 1;
     d->pending_at_ns = get_uint(r, o, "pending_at_ns", INT64_MAX);
+    d->request_waiting = get_bool(r, o, "request_waiting");
     d->dirty_seq = get_uint(r, o, "dirty_seq", INT64_MAX);
     d->rng = d->domid * UINT64_C(0x9E3779B97F4A7C15) ^ d->dirty_seq;
     p = sim_pool_find(r->s, d->poolid);
