@@ -53,6 +53,14 @@ struct keel_hv;
 int keel__hv_begin(struct keel_hv *hv, bool supported, const char *op);
 int keel__hv_end(struct keel_hv *hv, int rc);
 
+/* json.c: parses buf (len bytes, NUL-terminated) into a yajl tree,
+ * refusing nesting deeper than max_depth, NUL bytes and comments first.
+ * Errors are KEEL_ECORRUPT "file:line:col: what". Free *doc_r with
+ * yajl_tree_free. */
+struct yajl_val_s;
+int keel__json_parse(struct keel_ctx *ctx, const char *file, const char *buf,
+                     size_t len, size_t max_depth, struct yajl_val_s **doc_r);
+
 /* Small helpers. */
 char *keel__strdup(struct keel_ctx *ctx, const char *s);
 char *keel__sprintf(struct keel_ctx *ctx, const char *fmt, ...)

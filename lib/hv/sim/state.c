@@ -521,13 +521,13 @@ int
 sim_state_parse(struct sim *s, const char *file, const char *text)
 {
     struct reader r = {s, file, 0};
-    char err[256];
-    yajl_val root = yajl_tree_parse(text, err, sizeof(err));
+    yajl_val root;
+    int rc;
 
-    if (!root) {
-        err[strcspn(err, "\n")] = '\0';
-        return keel_error(s->ctx, KEEL_ECORRUPT, "%s: %s", file, err);
-    }
+    /* state.json nests five deep: root, domains, a domain, vcpus, a vCPU */
+    rc = keel__json_parse(s->ctx, file, text, strlen(text), 8, &root);
+    if (rc)
+        return rc;
     read_root(&r, root);
     yajl_tree_free(root);
     return r.rc;
