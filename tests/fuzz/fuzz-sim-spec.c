@@ -7,9 +7,10 @@
  *     code and a message on the context;
  *   - an accepted spec is a host the sim can build: what <keel/sim.h>
  *     promises (cpus divide evenly into sockets and nodes, a socket's
- *     cores into threads; memory in 4 KiB pages, at least 1 MiB; dom0
- *     below it with 1..SIM_MAX_VCPUS vCPUs; cpu_khz > 0), and written back
- *     as KEY=VALUE text it parses to the same spec.
+ *     cores into threads; memory in 4 KiB pages, 1 MiB..1 PiB, what
+ *     state.json reads back; dom0 a page or more below it, with
+ *     1..SIM_MAX_VCPUS vCPUs; cpu_khz > 0), and written back as KEY=VALUE
+ *     text it parses to the same spec.
  * A broken promise calls abort(), which libFuzzer and replay.c report.
  */
 #include "config.h"
@@ -24,6 +25,8 @@
 #include <keel/sim.h>
 
 #include "hv/sim/sim.h"
+
+#define MAX_KB (UINT64_C(1) << 40) /* what state.c reads back */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,13 +71,18 @@ check_accepted(struct keel_ctx *ctx, const struct keel_sim_spec *sp)
           "cpus divide into sockets and nodes");
     check((sp->cpus / sp->sockets) % sp->threads == 0,
           "a socket's cores divide into threads");
-    check(sp->memory_kb >= 1024 && sp->memory_kb % 4 == 0,
-          "memory at least 1M, in pages");
-    check(sp->dom0_mem_kb % 4 == 0 && sp->dom0_mem_kb < sp->memory_kb,
-          "dom0_mem below memory, in pages");
+    /* state.c reads sizes back up to 1 PiB: a host it cannot reopen
+     * must be refused here. */
+    check(sp->memory_kb >= 1024 && sp->memory_kb <= MAX_KB &&
+              sp->memory_kb % 4 == 0,
+          "memory 1M..1P, in pages");
+    check(sp->dom0_mem_kb >= 4 && sp->dom0_mem_kb % 4 == 0 &&
+              sp->dom0_mem_kb < sp->memory_kb,
+          "dom0_mem at least a page, below memory, in pages");
     check(sp->dom0_vcpus >= 1 && sp->dom0_vcpus <= SIM_MAX_VCPUS,
           "dom0_vcpus in 1..SIM_MAX_VCPUS");
     check(sp->cpu_khz > 0, "cpu_khz > 0");
+    check(sim_spec_check(ctx, sp) == 0, "sim_spec_check agrees");
 
     format_size(mem, sizeof(mem), sp->memory_kb);
     format_size(dom0, sizeof(dom0), sp->dom0_mem_kb);

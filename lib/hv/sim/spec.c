@@ -171,6 +171,9 @@ sim_spec_check(struct keel_ctx *ctx, const struct keel_sim_spec *spec)
     if (spec->cpus < 1 || spec->cpus > KEEL_MAX_CPUS)
         return keel_error(ctx, KEEL_ERANGE, "sim spec: cpus must be 1..%d",
                           KEEL_MAX_CPUS);
+    if (spec->nodes > 64 || spec->threads > 8)
+        return keel_error(ctx, KEEL_ERANGE,
+                          "sim spec: nodes must be 1..64 and threads 1..8");
     if (!spec->sockets || !spec->nodes || !spec->threads ||
         spec->cpus % spec->sockets || spec->cpus % spec->nodes ||
         (spec->cpus / spec->sockets) % spec->threads)

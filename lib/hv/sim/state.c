@@ -313,8 +313,14 @@ read_spec(struct reader *r, yajl_val root)
     sp->dom0_mem_kb = get_uint(r, o, "dom0_mem_kb", UINT64_C(1) << 40);
     sp->dom0_vcpus = (uint32_t)get_uint(r, o, "dom0_vcpus", SIM_MAX_VCPUS);
     sp->cpu_khz = (uint32_t)get_uint(r, o, "cpu_khz", UINT32_MAX);
-    if (r->rc == 0 && sim_spec_check(r->s->ctx, sp))
-        fault(r, "bad host spec", NULL);
+    if (r->rc == 0 && sim_spec_check(r->s->ctx, sp)) {
+        /* say which file: replace the spec check's message */
+        char why[256];
+
+        snprintf(why, sizeof(why), "%s", keel_ctx_last_error(r->s->ctx));
+        keel_ctx_clear_error(r->s->ctx);
+        fault(r, why, NULL);
+    }
 }
 
 static void
@@ -334,8 +340,10 @@ read_pool(struct reader *r, yajl_val o, struct keel_cpumap *taken)
     if (keel_cpumap_intersects(&p.cpus, taken))
         fault(r, "a CPU is in two pools", NULL);
     keel_cpumap_or(taken, taken, &p.cpus);
-    if (r->rc == 0 && sim_pool_insert(r->s, &p))
+    if (r->rc == 0 && sim_pool_find(r->s, p.poolid))
         fault(r, "duplicate pool", NULL);
+    if (r->rc == 0)
+        r->rc = sim_pool_insert(r->s, &p);
 }
 
 static void
@@ -430,9 +438,11 @@ read_domain(struct reader *r, yajl_val o)
     for (i = 0; i < n && r->rc == 0; i++)
         read_vcpu(r, YAJL_GET_ARRAY(vcpus)->values[i], (uint32_t)i,
                   &d->vcpus[i]);
-    if (r->rc == 0 && sim_domain_insert(r->s, d))
+    if (r->rc == 0 && sim_domain_find(r->s, d->domid))
         fault(r, "duplicate domid", NULL);
-    else if (r->rc == 0)
+    if (r->rc == 0)
+        r->rc = sim_domain_insert(r->s, d);
+    if (r->rc == 0)
         return;
     sim_domain_free(d);
 }
