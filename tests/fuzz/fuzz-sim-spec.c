@@ -15,6 +15,9 @@
  */
 #include "config.h"
 
+#define FUZZ_NAME "sim-spec"
+#include "fuzz.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,23 +30,6 @@
 #include "hv/sim/sim.h"
 
 #define MAX_KB (UINT64_C(1) << 40) /* what state.c reads back */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-quiet(void *opaque, enum keel_log_level level, const char *func,
-      const char *msg)
-{
-}
-
-static void
-check(bool ok, const char *what)
-{
-    if (ok)
-        return;
-    fprintf(stderr, "fuzz-sim-spec: invariant broken: %s\n", what);
-    abort();
-}
 
 /* A size as the parser reads it: the largest suffix that is exact. */
 static void
@@ -64,25 +50,25 @@ check_accepted(struct keel_ctx *ctx, const struct keel_sim_spec *sp)
     struct keel_sim_spec again;
     char mem[32], dom0[32], text[256];
 
-    check(sp->cpus >= 1 && sp->cpus <= KEEL_MAX_CPUS, "cpus in 1..4096");
-    check(sp->sockets && sp->nodes && sp->threads,
+    fuzz_check(sp->cpus >= 1 && sp->cpus <= KEEL_MAX_CPUS, "cpus in 1..4096");
+    fuzz_check(sp->sockets && sp->nodes && sp->threads,
           "sockets, nodes, threads > 0");
-    check(sp->cpus % sp->sockets == 0 && sp->cpus % sp->nodes == 0,
+    fuzz_check(sp->cpus % sp->sockets == 0 && sp->cpus % sp->nodes == 0,
           "cpus divide into sockets and nodes");
-    check((sp->cpus / sp->sockets) % sp->threads == 0,
+    fuzz_check((sp->cpus / sp->sockets) % sp->threads == 0,
           "a socket's cores divide into threads");
     /* state.c reads sizes back up to 1 PiB: a host it cannot reopen
      * must be refused here. */
-    check(sp->memory_kb >= 1024 && sp->memory_kb <= MAX_KB &&
+    fuzz_check(sp->memory_kb >= 1024 && sp->memory_kb <= MAX_KB &&
               sp->memory_kb % 4 == 0,
           "memory 1M..1P, in pages");
-    check(sp->dom0_mem_kb >= 4 && sp->dom0_mem_kb % 4 == 0 &&
+    fuzz_check(sp->dom0_mem_kb >= 4 && sp->dom0_mem_kb % 4 == 0 &&
               sp->dom0_mem_kb < sp->memory_kb,
           "dom0_mem at least a page, below memory, in pages");
-    check(sp->dom0_vcpus >= 1 && sp->dom0_vcpus <= SIM_MAX_VCPUS,
+    fuzz_check(sp->dom0_vcpus >= 1 && sp->dom0_vcpus <= SIM_MAX_VCPUS,
           "dom0_vcpus in 1..SIM_MAX_VCPUS");
-    check(sp->cpu_khz > 0, "cpu_khz > 0");
-    check(sim_spec_check(ctx, sp) == 0, "sim_spec_check agrees");
+    fuzz_check(sp->cpu_khz > 0, "cpu_khz > 0");
+    fuzz_check(sim_spec_check(ctx, sp) == 0, "sim_spec_check agrees");
 
     format_size(mem, sizeof(mem), sp->memory_kb);
     format_size(dom0, sizeof(dom0), sp->dom0_mem_kb);
@@ -91,9 +77,9 @@ check_accepted(struct keel_ctx *ctx, const struct keel_sim_spec *sp)
              "dom0_mem=%s,dom0_vcpus=%u,cpu_khz=%u",
              sp->cpus, sp->sockets, sp->nodes, sp->threads, mem, dom0,
              sp->dom0_vcpus, sp->cpu_khz);
-    check(keel_sim_spec_parse(ctx, text, &again) == 0,
+    fuzz_check(keel_sim_spec_parse(ctx, text, &again) == 0,
           "an accepted spec, written out, parses");
-    check(memcmp(&again, sp, sizeof(again)) == 0,
+    fuzz_check(memcmp(&again, sp, sizeof(again)) == 0,
           "an accepted spec, written out, parses to itself");
 }
 
@@ -107,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!text || keel_ctx_new(&ctx, 0))
         abort();
-    keel_ctx_set_logger(ctx, KEEL_LOG_ERROR, quiet, NULL);
+    keel_ctx_set_logger(ctx, KEEL_LOG_ERROR, fuzz_quiet, NULL);
     memcpy(text, data, size);
     text[size] = '\0';
     memset(&spec, 0, sizeof(spec));
@@ -115,10 +101,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         check_accepted(ctx, &spec);
     } else {
-        check(rc == KEEL_ESYNTAX || rc == KEEL_ERANGE,
+        fuzz_check(rc == KEEL_ESYNTAX || rc == KEEL_ERANGE,
               "a refusal is KEEL_ESYNTAX or KEEL_ERANGE");
-        check(keel_ctx_last_code(ctx) == rc, "the context has the code");
-        check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
+        fuzz_check(keel_ctx_last_code(ctx) == rc, "the context has the code");
+        fuzz_check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
     }
     keel_ctx_free(ctx);
     free(text);

@@ -19,6 +19,9 @@
  */
 #include "config.h"
 
+#define FUZZ_NAME "sim-state"
+#include "fuzz.h"
+
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,55 +33,6 @@
 #include <keel/keel.h>
 
 #include "hv/sim/sim.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Where round trips save state.json; removed at exit. */
-static char save_dir[64];
-
-static void
-quiet(void *opaque, enum keel_log_level level, const char *func,
-      const char *msg)
-{
-}
-
-static void
-check(bool ok, const char *what)
-{
-    if (ok)
-        return;
-    fprintf(stderr, "fuzz-sim-state: invariant broken: %s\n", what);
-    abort();
-}
-
-static void
-remove_save_dir(void)
-{
-    char path[96];
-
-    snprintf(path, sizeof(path), "%s/state.json", save_dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/state.json.tmp", save_dir);
-    unlink(path);
-    rmdir(save_dir);
-}
-
-static const char *
-get_save_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-
-    if (save_dir[0])
-        return save_dir;
-    snprintf(save_dir, sizeof(save_dir), "%s/keel-fuzz-state.XXXXXX",
-             tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-    if (!mkdtemp(save_dir)) {
-        perror("fuzz-sim-state: mkdtemp");
-        abort();
-    }
-    atexit(remove_save_dir);
-    return save_dir;
-}
 
 static struct sim *
 sim_new(struct keel_ctx *ctx)
@@ -117,16 +71,16 @@ check_pools(struct sim *s, const struct keel_cpumap *host)
     size_t i;
 
     keel_cpumap_zero(&taken);
-    check(sim_pool_find(s, 0) != NULL, "Pool-0 exists");
+    fuzz_check(sim_pool_find(s, 0) != NULL, "Pool-0 exists");
     for (i = 0; i < s->n_pools; i++) {
         const struct sim_pool *p = &s->pools[i];
 
-        check(i == 0 || s->pools[i - 1].poolid < p->poolid,
+        fuzz_check(i == 0 || s->pools[i - 1].poolid < p->poolid,
               "pools sorted by id, no duplicates");
-        check(keel_scheduler_name(p->params.sched) != NULL,
+        fuzz_check(keel_scheduler_name(p->params.sched) != NULL,
               "a pool's scheduler is known");
-        check(keel_cpumap_subset(&p->cpus, host), "a pool's CPUs exist");
-        check(!keel_cpumap_intersects(&p->cpus, &taken),
+        fuzz_check(keel_cpumap_subset(&p->cpus, host), "a pool's CPUs exist");
+        fuzz_check(!keel_cpumap_intersects(&p->cpus, &taken),
               "a CPU is in one pool at most");
         keel_cpumap_or(&taken, &taken, &p->cpus);
     }
@@ -139,24 +93,24 @@ check_domain(struct sim *s, const struct sim_domain *d,
     const struct sim_pool *p = sim_pool_find(s, d->poolid);
     uint32_t i;
 
-    check(d->domid < KEEL_DOMID_FIRST_RESERVED, "domid not reserved");
-    check(keel_domain_type_name(d->type) != NULL, "domain type known");
-    check(p != NULL, "a domain's pool exists");
-    check(d->sched.sched == p->params.sched,
+    fuzz_check(d->domid < KEEL_DOMID_FIRST_RESERVED, "domid not reserved");
+    fuzz_check(keel_domain_type_name(d->type) != NULL, "domain type known");
+    fuzz_check(p != NULL, "a domain's pool exists");
+    fuzz_check(d->sched.sched == p->params.sched,
           "a domain has its pool's scheduler");
-    check(d->max_vcpus >= 1 && d->max_vcpus <= SIM_MAX_VCPUS && d->vcpus,
+    fuzz_check(d->max_vcpus >= 1 && d->max_vcpus <= SIM_MAX_VCPUS && d->vcpus,
           "a domain has 1..SIM_MAX_VCPUS vCPUs");
-    check(d->tot_kb % 4 == 0 && d->max_kb % 4 == 0 &&
+    fuzz_check(d->tot_kb % 4 == 0 && d->max_kb % 4 == 0 &&
               (d->dying || d->tot_kb >= 4),
           "domain memory in pages");
-    check(d->pending_action >= -1 &&
+    fuzz_check(d->pending_action >= -1 &&
               d->pending_action <= KEEL_SHUTDOWN_SOFT_RESET,
           "pending action is none or a shutdown reason");
-    check(d->mem.fd < 0 && d->mem.base == NULL && d->n_blobs == 0,
+    fuzz_check(d->mem.fd < 0 && d->mem.base == NULL && d->n_blobs == 0,
           "parsing opens no domain files");
     for (i = 0; i < d->max_vcpus; i++) {
-        check(d->vcpus[i].rtds.vcpu == i, "RTDS parameters name their vCPU");
-        check(keel_cpumap_subset(&d->vcpus[i].hard, host) &&
+        fuzz_check(d->vcpus[i].rtds.vcpu == i, "RTDS parameters name their vCPU");
+        fuzz_check(keel_cpumap_subset(&d->vcpus[i].hard, host) &&
                   keel_cpumap_subset(&d->vcpus[i].soft, host),
               "affinity names host CPUs only");
     }
@@ -168,12 +122,12 @@ check_accepted(struct sim *s)
     struct keel_cpumap host;
     size_t i;
 
-    check(sim_spec_check(s->ctx, &s->spec) == 0, "the spec is valid");
+    fuzz_check(sim_spec_check(s->ctx, &s->spec) == 0, "the spec is valid");
     keel_cpumap_fill(&host, s->spec.cpus);
     check_pools(s, &host);
-    check(sim_domain_find(s, 0) != NULL, "Domain-0 exists");
+    fuzz_check(sim_domain_find(s, 0) != NULL, "Domain-0 exists");
     for (i = 0; i < s->n_doms; i++) {
-        check(i == 0 || s->doms[i - 1]->domid < s->doms[i]->domid,
+        fuzz_check(i == 0 || s->doms[i - 1]->domid < s->doms[i]->domid,
               "domains sorted by domid, no duplicates");
         check_domain(s, s->doms[i], &host);
     }
@@ -240,17 +194,17 @@ check_same(const struct sim *a, const struct sim *b)
 {
     size_t i;
 
-    check(memcmp(&a->spec, &b->spec, sizeof(a->spec)) == 0,
+    fuzz_check(memcmp(&a->spec, &b->spec, sizeof(a->spec)) == 0,
           "round trip keeps the spec");
-    check(a->last_ns == b->last_ns && a->next_domid == b->next_domid,
+    fuzz_check(a->last_ns == b->last_ns && a->next_domid == b->next_domid,
           "round trip keeps the clock and next_domid");
-    check(a->n_pools == b->n_pools, "round trip keeps the pools");
+    fuzz_check(a->n_pools == b->n_pools, "round trip keeps the pools");
     for (i = 0; i < a->n_pools; i++)
-        check(same_pool(&a->pools[i], &b->pools[i]),
+        fuzz_check(same_pool(&a->pools[i], &b->pools[i]),
               "round trip keeps each pool");
-    check(a->n_doms == b->n_doms, "round trip keeps the domains");
+    fuzz_check(a->n_doms == b->n_doms, "round trip keeps the domains");
     for (i = 0; i < a->n_doms; i++)
-        check(same_domain(a->doms[i], b->doms[i]),
+        fuzz_check(same_domain(a->doms[i], b->doms[i]),
               "round trip keeps each domain");
 }
 
@@ -279,16 +233,16 @@ round_trip(struct sim *s)
     char *file, *text;
 
     keel_ctx_clear_error(s->ctx);
-    s->dir = strdup(get_save_dir());
-    check(s->dir != NULL, "out of memory");
-    check(sim_state_save(s) == 0, "an accepted state can be saved");
+    s->dir = strdup(fuzz_scratch_dir());
+    fuzz_check(s->dir != NULL, "out of memory");
+    fuzz_check(sim_state_save(s) == 0, "an accepted state can be saved");
     file = sim_path(s, "state.json");
-    check(file != NULL, "out of memory");
+    fuzz_check(file != NULL, "out of memory");
     text = slurp(file);
     if (sim_state_parse(again, file, text) != 0) {
         fprintf(stderr, "fuzz-sim-state: %s\n",
                 keel_ctx_last_error(s->ctx));
-        check(false, "a saved state parses");
+        fuzz_check(false, "a saved state parses");
     }
     check_same(s, again);
     free(text);
@@ -306,7 +260,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!text || keel_ctx_new(&ctx, 0))
         abort();
-    keel_ctx_set_logger(ctx, KEEL_LOG_ERROR, quiet, NULL);
+    keel_ctx_set_logger(ctx, KEEL_LOG_ERROR, fuzz_quiet, NULL);
     memcpy(text, data, size);
     text[size] = '\0';
     s = sim_new(ctx);
@@ -315,9 +269,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_accepted(s);
         round_trip(s);
     } else {
-        check(rc == KEEL_ECORRUPT || rc == KEEL_EFOREIGN,
+        fuzz_check(rc == KEEL_ECORRUPT || rc == KEEL_EFOREIGN,
               "a refusal is KEEL_ECORRUPT or KEEL_EFOREIGN");
-        check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
+        fuzz_check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
     }
     sim_free(s);
     keel_ctx_free(ctx);

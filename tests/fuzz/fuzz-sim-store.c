@@ -17,6 +17,9 @@
  */
 #include "config.h"
 
+#define FUZZ_NAME "sim-store"
+#include "fuzz.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,55 +34,6 @@
 #define VALUE_MAX 4096
 #define PATH_MAX_BYTES 3072
 #define MARK "/fuzz/marker"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Where round trips save store.json; removed at exit. */
-static char save_dir[64];
-
-static void
-quiet(void *opaque, enum keel_log_level level, const char *func,
-      const char *msg)
-{
-}
-
-static void
-check(bool ok, const char *what)
-{
-    if (ok)
-        return;
-    fprintf(stderr, "fuzz-sim-store: invariant broken: %s\n", what);
-    abort();
-}
-
-static void
-remove_save_dir(void)
-{
-    char path[96];
-
-    snprintf(path, sizeof(path), "%s/store.json", save_dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/store.json.tmp", save_dir);
-    unlink(path);
-    rmdir(save_dir);
-}
-
-static const char *
-get_save_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-
-    if (save_dir[0])
-        return save_dir;
-    snprintf(save_dir, sizeof(save_dir), "%s/keel-fuzz-store.XXXXXX",
-             tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-    if (!mkdtemp(save_dir)) {
-        perror("fuzz-sim-store: mkdtemp");
-        abort();
-    }
-    atexit(remove_save_dir);
-    return save_dir;
-}
 
 static struct sim_store *
 store_new(void)
@@ -98,7 +52,7 @@ child_path(char *buf, const char *path, const char *name)
     size_t plen = strcmp(path, "/") == 0 ? 0 : strlen(path);
     size_t nlen = strlen(name);
 
-    check(plen + 1 + nlen <= PATH_MAX_BYTES, "paths fit 3072 bytes");
+    fuzz_check(plen + 1 + nlen <= PATH_MAX_BYTES, "paths fit 3072 bytes");
     memcpy(buf, path, plen);
     buf[plen] = '/';
     memcpy(buf + plen + 1, name, nlen + 1);
@@ -114,21 +68,21 @@ walk(struct keel_ctx *ctx, struct sim_store *a, struct sim_store *b,
     char *va = NULL, *vb = NULL, **na = NULL, **nb = NULL;
     size_t la = 0, lb = 0, n = 0, m = 0, i;
 
-    check(sim_store_check_path(ctx, path) == 0, "paths are valid");
-    check(sim_store_read(ctx, a, path, &va, &la) == 0, "a node reads");
-    check(la <= VALUE_MAX, "values fit 4096 bytes");
-    check(sim_store_list(ctx, a, path, &na, &n) == 0, "a node lists");
+    fuzz_check(sim_store_check_path(ctx, path) == 0, "paths are valid");
+    fuzz_check(sim_store_read(ctx, a, path, &va, &la) == 0, "a node reads");
+    fuzz_check(la <= VALUE_MAX, "values fit 4096 bytes");
+    fuzz_check(sim_store_list(ctx, a, path, &na, &n) == 0, "a node lists");
     if (b) {
-        check(sim_store_read(ctx, b, path, &vb, &lb) == 0 && la == lb &&
+        fuzz_check(sim_store_read(ctx, b, path, &vb, &lb) == 0 && la == lb &&
                   memcmp(va, vb, la) == 0,
               "round trip keeps values");
-        check(sim_store_list(ctx, b, path, &nb, &m) == 0 && n == m,
+        fuzz_check(sim_store_list(ctx, b, path, &nb, &m) == 0 && n == m,
               "round trip keeps children");
     }
     for (i = 0; i < n; i++) {
-        check(i == 0 || strcmp(na[i - 1], na[i]) < 0,
+        fuzz_check(i == 0 || strcmp(na[i - 1], na[i]) < 0,
               "children sorted and unique");
-        check(!b || strcmp(na[i], nb[i]) == 0, "round trip keeps names");
+        fuzz_check(!b || strcmp(na[i], nb[i]) == 0, "round trip keeps names");
         child_path(kid, path, na[i]);
         walk(ctx, a, b, kid);
     }
@@ -145,13 +99,13 @@ round_trip(struct keel_ctx *ctx, struct sim_store *store)
     struct sim_store *again = store_new();
     char file[96];
 
-    snprintf(file, sizeof(file), "%s/store.json", get_save_dir());
-    check(sim_store_save(ctx, store, file) == 0,
+    snprintf(file, sizeof(file), "%s/store.json", fuzz_scratch_dir());
+    fuzz_check(sim_store_save(ctx, store, file) == 0,
           "an accepted store can be saved");
-    check(!sim_store_dirty(store), "a saved store is clean");
+    fuzz_check(!sim_store_dirty(store), "a saved store is clean");
     if (sim_store_load(ctx, again, file) != 0) {
         fprintf(stderr, "fuzz-sim-store: %s\n", keel_ctx_last_error(ctx));
-        check(false, "a saved store loads");
+        fuzz_check(false, "a saved store loads");
     }
     walk(ctx, store, again, "/");
     sim_store_free(again);
@@ -168,10 +122,10 @@ load(struct keel_ctx *ctx, struct sim_store *store, const uint8_t *data,
     ssize_t r;
     int rc;
 
-    check(fd >= 0, "memfd_create works");
+    fuzz_check(fd >= 0, "memfd_create works");
     while (done < size) {
         r = write(fd, data + done, size - done);
-        check(r > 0, "writing the memfd works");
+        fuzz_check(r > 0, "writing the memfd works");
         done += (size_t)r;
     }
     snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
@@ -190,18 +144,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (keel_ctx_new(&ctx, 0))
         abort();
-    keel_ctx_set_logger(ctx, KEEL_LOG_ERROR, quiet, NULL);
-    check(sim_store_write(ctx, store, MARK, "1", 1) == 0, "a write works");
+    keel_ctx_set_logger(ctx, KEEL_LOG_ERROR, fuzz_quiet, NULL);
+    fuzz_check(sim_store_write(ctx, store, MARK, "1", 1) == 0, "a write works");
     rc = load(ctx, store, data, size);
     if (rc == 0) {
-        check(!sim_store_dirty(store), "a loaded store is clean");
+        fuzz_check(!sim_store_dirty(store), "a loaded store is clean");
         walk(ctx, store, NULL, "/");
         round_trip(ctx, store);
     } else {
-        check(rc == KEEL_ECORRUPT, "a refusal is KEEL_ECORRUPT");
-        check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
+        fuzz_check(rc == KEEL_ECORRUPT, "a refusal is KEEL_ECORRUPT");
+        fuzz_check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
         keel_ctx_clear_error(ctx);
-        check(sim_store_read(ctx, store, MARK, &val, NULL) == 0,
+        fuzz_check(sim_store_read(ctx, store, MARK, &val, NULL) == 0,
               "a refused load leaves the store as it was");
         free(val);
     }
