@@ -21,11 +21,11 @@
 
 #define MAX_DOMS 64
 
-static struct keel_ctx *ctx;
-
 static void
-die(const char *what, int rc)
+die(struct keel_hv *hv, struct keel_ctx *ctx, const char *what, int rc)
 {
+    if (!ctx)
+        ctx = keel_hv_ctx(hv);
     fprintf(stderr, "keel-sim-tour: %s: %s: %s\n", what, keel_strerror(rc),
             keel_ctx_last_error(ctx));
     exit(1);
@@ -45,7 +45,7 @@ list_domains(struct keel_hv *hv)
     int rc;
 
     if ((rc = keel_hv_domain_list(hv, 0, info, MAX_DOMS, &n)))
-        die("listing domains", rc);
+        die(hv, NULL, "listing domains", rc);
     printf("%-20s %5s %7s %5s %6s %8s\n", "Name", "ID", "Mem", "VCPUs", "State",
            "Time(s)");
     for (i = 0; i < n; i++) {
@@ -84,11 +84,11 @@ create(struct keel_hv *hv, const char *name, enum keel_domain_type type,
     spec.max_kb = spec.mem_kb = mem_mb * 1024;
     spec.domid = KEEL_DOMID_INVALID;
     if ((rc = keel_hv_domain_create(hv, &spec, &domid)))
-        die("creating a domain", rc);
+        die(hv, NULL, "creating a domain", rc);
     snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
     if ((rc = keel_hv_store_write_str(hv, path, name)) ||
         (rc = keel_hv_domain_unpause(hv, domid)))
-        die("naming and starting a domain", rc);
+        die(hv, NULL, "naming and starting a domain", rc);
     printf("created %s (%s, %u vCPUs, %" PRIu64 " MiB) as domain %u\n", name,
            keel_domain_type_name(type), vcpus, mem_mb, domid);
     return domid;
@@ -105,9 +105,9 @@ wait_shutdown(struct keel_hv *hv, uint32_t domid)
 
     for (;;) {
         if (poll(&pfd, 1, 5000) <= 0)
-            die("waiting for the guest", KEEL_ETIMEDOUT);
+            die(hv, NULL, "waiting for the guest", KEEL_ETIMEDOUT);
         if ((rc = keel_hv_event_read(hv, evs, 16, &n)))
-            die("reading events", rc);
+            die(hv, NULL, "reading events", rc);
         for (i = 0; i < n; i++) {
             bool done =
                 evs[i].kind == KEEL_HV_EVENT_DOMAIN && evs[i].domid == domid;
@@ -130,7 +130,7 @@ show_host(struct keel_hv *hv, const char *when)
     int rc;
 
     if ((rc = keel_hv_physinfo(hv, &pi)))
-        die("reading host info", rc);
+        die(hv, NULL, "reading host info", rc);
     printf("host %s: %u CPUs in %u sockets, %u NUMA nodes, %" PRIu64
            " MiB, %" PRIu64 " MiB free (Xen %u.%u%s, sim)\n",
            when, pi.nr_cpus, pi.nr_sockets, pi.nr_nodes, pi.total_kb / 1024,
@@ -150,20 +150,20 @@ tour(struct keel_hv *hv)
     db = create(hv, "db", KEEL_DOMAIN_HVM, 4, 2048);
     batch = create(hv, "batch", KEEL_DOMAIN_PV, 1, 256);
     if ((rc = keel_sim_guest_get(hv, db, &guest)))
-        die("reading a guest", rc);
+        die(hv, NULL, "reading a guest", rc);
     guest.dirty_rate = 20000;
     if ((rc = keel_sim_guest_set(hv, db, &guest)))
-        die("making a guest busy", rc);
+        die(hv, NULL, "making a guest busy", rc);
     usleep(200000);
     printf("\n");
     list_domains(hv);
     if ((rc = keel_sim_memory_digest(hv, db, digest)))
-        die("digesting memory", rc);
+        die(hv, NULL, "digesting memory", rc);
     printf("\ndb's memory digest after 0.2 s of dirtying: %s\n", digest);
     printf("asking batch to power off (control/shutdown = poweroff)\n");
     snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", batch);
     if ((rc = keel_hv_store_write_str(hv, path, "poweroff")))
-        die("requesting shutdown", rc);
+        die(hv, NULL, "requesting shutdown", rc);
     wait_shutdown(hv, batch);
     printf("\n");
     list_domains(hv);
@@ -171,7 +171,7 @@ tour(struct keel_hv *hv)
     if ((rc = keel_hv_domain_destroy(hv, web)) ||
         (rc = keel_hv_domain_destroy(hv, db)) ||
         (rc = keel_hv_domain_destroy(hv, batch)))
-        die("destroying", rc);
+        die(hv, NULL, "destroying", rc);
     usleep(1000);
     list_domains(hv);
     show_host(hv, "after the tour");
@@ -182,6 +182,7 @@ main(int argc, char **argv)
 {
     struct keel_hv_open_args args = {0};
     char tmpl[] = "/tmp/keel-tour-XXXXXX";
+    struct keel_ctx *ctx;
     struct keel_hv *hv;
     int rc;
 
@@ -195,7 +196,7 @@ main(int argc, char **argv)
     printf("keel %s: a tour of the sim backend in %s\n\n", keel_version(),
            args.dir);
     if ((rc = keel_hv_open(ctx, "sim", &args, &hv)))
-        die("opening the sim", rc);
+        die(NULL, ctx, "opening the sim", rc);
     tour(hv);
     keel_hv_close(hv);
     if (argc <= 1) {

@@ -186,8 +186,8 @@ keel_log(struct keel_ctx *ctx, enum keel_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
-static int error_va(struct keel_ctx *ctx, int code, const char *func,
-                    int line, const char *suffix, const char *fmt, va_list ap)
+static int error_va(struct keel_ctx *ctx, int code, const char *func, int line,
+                    const char *suffix, const char *fmt, va_list ap)
     __attribute__((format(printf, 6, 0)));
 
 /* Records the first error of the current call; later ones are only logged

@@ -41,15 +41,15 @@
 #include "bench.h"
 #include "hv/sim/sim.h"
 
-#define SMALL_KB 16384              /* (a): a small PV domain */
-#define OTHER_DOMS 100              /* (a): domains already there */
-#define GIB_PFNS 262144             /* (b): 1 GiB of frames */
-#define WS_RUN 64                   /* (b): working set, runs of frames */
-#define WS_STRIDE 512               /* ... one run every WS_STRIDE */
+#define SMALL_KB 16384  /* (a): a small PV domain */
+#define OTHER_DOMS 100  /* (a): domains already there */
+#define GIB_PFNS 262144 /* (b): 1 GiB of frames */
+#define WS_RUN 64       /* (b): working set, runs of frames */
+#define WS_STRIDE 512   /* ... one run every WS_STRIDE */
 #define WS_PFNS (GIB_PFNS / WS_STRIDE * WS_RUN)
-#define GUEST_PFNS 16384            /* (c), (d): 64 MiB of frames */
-#define DIRTY_RATE 1000000          /* (c): pages per simulated second */
-#define DIRTY_PER_OP 1024           /* (c): pages per clock advance */
+#define GUEST_PFNS 16384   /* (c), (d): 64 MiB of frames */
+#define DIRTY_RATE 1000000 /* (c): pages per simulated second */
+#define DIRTY_PER_OP 1024  /* (c): pages per clock advance */
 #define DIRTY_NS (UINT64_C(1000000000) * DIRTY_PER_OP / DIRTY_RATE)
 
 /* One sim, open in its own directory. */
@@ -184,12 +184,12 @@ bench_create(struct keel_ctx *ctx)
     struct env e;
     struct create_arg ca = {&e, 1};
     struct file_arg fa = {NULL, (off_t)SMALL_KB * 1024};
-    struct bench_side sim = {"sim.domain_create_destroy", create_destroy,
-                             &ca, 1};
-    struct bench_side sim100 = {"sim.domain_create_destroy_100",
-                                create_destroy, &ca, 1};
-    struct bench_side base = {"open+ftruncate+close+unlink",
-                              file_create_unlink, &fa, 1};
+    struct bench_side sim = {"sim.domain_create_destroy", create_destroy, &ca,
+                             1};
+    struct bench_side sim100 = {"sim.domain_create_destroy_100", create_destroy,
+                                &ca, 1};
+    struct bench_side base = {"open+ftruncate+close+unlink", file_create_unlink,
+                              &fa, 1};
     int rc = env_open(&e, ctx, 0);
 
     if (rc == 0 && asprintf(&fa.path, "%s/bench.file", e.dir) < 0) {
@@ -234,8 +234,10 @@ scan_sim(void *arg, uint64_t n)
         if (rc)
             return fail(a->e->ctx, rc, "logdirty_read");
         if (a->count != WS_PFNS) {
-            fprintf(stderr, "bench-sim: scan saw %" PRIu64 " dirty frames, "
-                    "not %d\n", a->count, WS_PFNS);
+            fprintf(stderr,
+                    "bench-sim: scan saw %" PRIu64 " dirty frames, "
+                    "not %d\n",
+                    a->count, WS_PFNS);
             return KEEL_EIO;
         }
     }
@@ -295,8 +297,7 @@ bench_scan(struct keel_ctx *ctx)
     sa.src = calloc(1, GIB_PFNS / 8);
     if (rc == 0 && (!sa.bitmap || !sa.src))
         rc = KEEL_ENOMEM;
-    if (rc == 0 && (rc = domain_new(&e, (uint64_t)GIB_PFNS * 4, 1,
-                                    &sa.domid)))
+    if (rc == 0 && (rc = domain_new(&e, (uint64_t)GIB_PFNS * 4, 1, &sa.domid)))
         fail(ctx, rc, "creating a 1 GiB domain");
     if (rc == 0 && (rc = keel_hv_logdirty_enable(e.hv, sa.domid)))
         fail(ctx, rc, "logdirty_enable");
@@ -389,18 +390,17 @@ guest_start(struct guest_arg *a)
         rc = keel_hv_domain_unpause(a->e->hv, a->domid);
     /* Saturates the working set: every frame written. */
     if (rc == 0)
-        rc = keel_sim_clock_advance(a->e->hv, UINT64_C(1000000000) *
-                                                  2 * GUEST_PFNS /
-                                                  DIRTY_RATE);
+        rc = keel_sim_clock_advance(a->e->hv, UINT64_C(1000000000) * 2 *
+                                                  GUEST_PFNS / DIRTY_RATE);
     before = pages_dirtied(a);
     if (rc == 0)
         rc = keel_sim_clock_advance(a->e->hv, DIRTY_NS);
     if (rc)
         return fail(a->e->ctx, rc, "starting the guest");
     if (pages_dirtied(a) - before != DIRTY_PER_OP) {
-        fprintf(stderr, "bench-sim: one advance dirtied %" PRIu64
-                " pages, not %d\n", pages_dirtied(a) - before,
-                DIRTY_PER_OP);
+        fprintf(stderr,
+                "bench-sim: one advance dirtied %" PRIu64 " pages, not %d\n",
+                pages_dirtied(a) - before, DIRTY_PER_OP);
         return KEEL_EIO;
     }
     return 0;
@@ -411,8 +411,7 @@ bench_dirty(struct keel_ctx *ctx)
 {
     struct env e;
     struct guest_arg ga = {&e, 0, NULL, NULL, 0};
-    struct bench_side sim = {"sim.guest_dirty", dirty_sim, &ga,
-                             DIRTY_PER_OP};
+    struct bench_side sim = {"sim.guest_dirty", dirty_sim, &ga, DIRTY_PER_OP};
     struct bench_side base = {"memset of whole pages", dirty_memset, &ga,
                               DIRTY_PER_OP};
     int rc = env_open(&e, ctx, KEEL_HV_OPEN_MANUAL_CLOCK);

@@ -37,7 +37,7 @@
 typedef int bench_fn(void *arg, uint64_t n);
 
 struct bench_side {
-    const char *name;   /* figure name, or what the baseline does */
+    const char *name; /* figure name, or what the baseline does */
     bench_fn *fn;
     void *arg;
     double units_per_op; /* what one operation counts for in the unit */
@@ -202,8 +202,7 @@ bench_tmpdir(const char *tag)
 }
 
 static inline int
-bench_rm_one(const char *path, const struct stat *st, int type,
-             struct FTW *ftw)
+bench_rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     if (remove(path) != 0)
         perror(path);

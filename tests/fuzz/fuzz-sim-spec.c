@@ -52,21 +52,21 @@ check_accepted(struct keel_ctx *ctx, const struct keel_sim_spec *sp)
 
     fuzz_check(sp->cpus >= 1 && sp->cpus <= KEEL_MAX_CPUS, "cpus in 1..4096");
     fuzz_check(sp->sockets && sp->nodes && sp->threads,
-          "sockets, nodes, threads > 0");
+               "sockets, nodes, threads > 0");
     fuzz_check(sp->cpus % sp->sockets == 0 && sp->cpus % sp->nodes == 0,
-          "cpus divide into sockets and nodes");
+               "cpus divide into sockets and nodes");
     fuzz_check((sp->cpus / sp->sockets) % sp->threads == 0,
-          "a socket's cores divide into threads");
+               "a socket's cores divide into threads");
     /* state.c reads sizes back up to 1 PiB: a host it cannot reopen
      * must be refused here. */
     fuzz_check(sp->memory_kb >= 1024 && sp->memory_kb <= MAX_KB &&
-              sp->memory_kb % 4 == 0,
-          "memory 1M..1P, in pages");
+                   sp->memory_kb % 4 == 0,
+               "memory 1M..1P, in pages");
     fuzz_check(sp->dom0_mem_kb >= 4 && sp->dom0_mem_kb % 4 == 0 &&
-              sp->dom0_mem_kb < sp->memory_kb,
-          "dom0_mem at least a page, below memory, in pages");
+                   sp->dom0_mem_kb < sp->memory_kb,
+               "dom0_mem at least a page, below memory, in pages");
     fuzz_check(sp->dom0_vcpus >= 1 && sp->dom0_vcpus <= SIM_MAX_VCPUS,
-          "dom0_vcpus in 1..SIM_MAX_VCPUS");
+               "dom0_vcpus in 1..SIM_MAX_VCPUS");
     fuzz_check(sp->cpu_khz > 0, "cpu_khz > 0");
     fuzz_check(sim_spec_check(ctx, sp) == 0, "sim_spec_check agrees");
 
@@ -78,9 +78,9 @@ check_accepted(struct keel_ctx *ctx, const struct keel_sim_spec *sp)
              sp->cpus, sp->sockets, sp->nodes, sp->threads, mem, dom0,
              sp->dom0_vcpus, sp->cpu_khz);
     fuzz_check(keel_sim_spec_parse(ctx, text, &again) == 0,
-          "an accepted spec, written out, parses");
+               "an accepted spec, written out, parses");
     fuzz_check(memcmp(&again, sp, sizeof(again)) == 0,
-          "an accepted spec, written out, parses to itself");
+               "an accepted spec, written out, parses to itself");
 }
 
 int
@@ -102,7 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_accepted(ctx, &spec);
     } else {
         fuzz_check(rc == KEEL_ESYNTAX || rc == KEEL_ERANGE,
-              "a refusal is KEEL_ESYNTAX or KEEL_ERANGE");
+                   "a refusal is KEEL_ESYNTAX or KEEL_ERANGE");
         fuzz_check(keel_ctx_last_code(ctx) == rc, "the context has the code");
         fuzz_check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
     }

@@ -76,12 +76,12 @@ check_pools(struct sim *s, const struct keel_cpumap *host)
         const struct sim_pool *p = &s->pools[i];
 
         fuzz_check(i == 0 || s->pools[i - 1].poolid < p->poolid,
-              "pools sorted by id, no duplicates");
+                   "pools sorted by id, no duplicates");
         fuzz_check(keel_scheduler_name(p->params.sched) != NULL,
-              "a pool's scheduler is known");
+                   "a pool's scheduler is known");
         fuzz_check(keel_cpumap_subset(&p->cpus, host), "a pool's CPUs exist");
         fuzz_check(!keel_cpumap_intersects(&p->cpus, &taken),
-              "a CPU is in one pool at most");
+                   "a CPU is in one pool at most");
         keel_cpumap_or(&taken, &taken, &p->cpus);
     }
 }
@@ -97,22 +97,23 @@ check_domain(struct sim *s, const struct sim_domain *d,
     fuzz_check(keel_domain_type_name(d->type) != NULL, "domain type known");
     fuzz_check(p != NULL, "a domain's pool exists");
     fuzz_check(d->sched.sched == p->params.sched,
-          "a domain has its pool's scheduler");
+               "a domain has its pool's scheduler");
     fuzz_check(d->max_vcpus >= 1 && d->max_vcpus <= SIM_MAX_VCPUS && d->vcpus,
-          "a domain has 1..SIM_MAX_VCPUS vCPUs");
+               "a domain has 1..SIM_MAX_VCPUS vCPUs");
     fuzz_check(d->tot_kb % 4 == 0 && d->max_kb % 4 == 0 &&
-              (d->dying || d->tot_kb >= 4),
-          "domain memory in pages");
+                   (d->dying || d->tot_kb >= 4),
+               "domain memory in pages");
     fuzz_check(d->pending_action >= -1 &&
-              d->pending_action <= KEEL_SHUTDOWN_SOFT_RESET,
-          "pending action is none or a shutdown reason");
+                   d->pending_action <= KEEL_SHUTDOWN_SOFT_RESET,
+               "pending action is none or a shutdown reason");
     fuzz_check(d->mem.fd < 0 && d->mem.base == NULL && d->n_blobs == 0,
-          "parsing opens no domain files");
+               "parsing opens no domain files");
     for (i = 0; i < d->max_vcpus; i++) {
-        fuzz_check(d->vcpus[i].rtds.vcpu == i, "RTDS parameters name their vCPU");
+        fuzz_check(d->vcpus[i].rtds.vcpu == i,
+                   "RTDS parameters name their vCPU");
         fuzz_check(keel_cpumap_subset(&d->vcpus[i].hard, host) &&
-                  keel_cpumap_subset(&d->vcpus[i].soft, host),
-              "affinity names host CPUs only");
+                       keel_cpumap_subset(&d->vcpus[i].soft, host),
+                   "affinity names host CPUs only");
     }
 }
 
@@ -128,7 +129,7 @@ check_accepted(struct sim *s)
     fuzz_check(sim_domain_find(s, 0) != NULL, "Domain-0 exists");
     for (i = 0; i < s->n_doms; i++) {
         fuzz_check(i == 0 || s->doms[i - 1]->domid < s->doms[i]->domid,
-              "domains sorted by domid, no duplicates");
+                   "domains sorted by domid, no duplicates");
         check_domain(s, s->doms[i], &host);
     }
 }
@@ -171,8 +172,8 @@ same_domain(const struct sim_domain *a, const struct sim_domain *b)
         a->sched.weight != b->sched.weight || a->sched.cap != b->sched.cap ||
         !same_guest(&a->guest, &b->guest) || a->logdirty != b->logdirty ||
         a->pending_action != b->pending_action ||
-        a->pending_at_ns != b->pending_at_ns ||
-        a->dirty_seq != b->dirty_seq || a->rng != b->rng)
+        a->pending_at_ns != b->pending_at_ns || a->dirty_seq != b->dirty_seq ||
+        a->rng != b->rng)
         return false;
     for (i = 0; i < a->max_vcpus; i++)
         if (!same_vcpu(&a->vcpus[i], &b->vcpus[i]))
@@ -195,17 +196,17 @@ check_same(const struct sim *a, const struct sim *b)
     size_t i;
 
     fuzz_check(memcmp(&a->spec, &b->spec, sizeof(a->spec)) == 0,
-          "round trip keeps the spec");
+               "round trip keeps the spec");
     fuzz_check(a->last_ns == b->last_ns && a->next_domid == b->next_domid,
-          "round trip keeps the clock and next_domid");
+               "round trip keeps the clock and next_domid");
     fuzz_check(a->n_pools == b->n_pools, "round trip keeps the pools");
     for (i = 0; i < a->n_pools; i++)
         fuzz_check(same_pool(&a->pools[i], &b->pools[i]),
-              "round trip keeps each pool");
+                   "round trip keeps each pool");
     fuzz_check(a->n_doms == b->n_doms, "round trip keeps the domains");
     for (i = 0; i < a->n_doms; i++)
         fuzz_check(same_domain(a->doms[i], b->doms[i]),
-              "round trip keeps each domain");
+                   "round trip keeps each domain");
 }
 
 static char *
@@ -240,8 +241,7 @@ round_trip(struct sim *s)
     fuzz_check(file != NULL, "out of memory");
     text = slurp(file);
     if (sim_state_parse(again, file, text) != 0) {
-        fprintf(stderr, "fuzz-sim-state: %s\n",
-                keel_ctx_last_error(s->ctx));
+        fprintf(stderr, "fuzz-sim-state: %s\n", keel_ctx_last_error(s->ctx));
         fuzz_check(false, "a saved state parses");
     }
     check_same(s, again);
@@ -270,7 +270,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         round_trip(s);
     } else {
         fuzz_check(rc == KEEL_ECORRUPT || rc == KEEL_EFOREIGN,
-              "a refusal is KEEL_ECORRUPT or KEEL_EFOREIGN");
+                   "a refusal is KEEL_ECORRUPT or KEEL_EFOREIGN");
         fuzz_check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
     }
     sim_free(s);

@@ -74,14 +74,14 @@ walk(struct keel_ctx *ctx, struct sim_store *a, struct sim_store *b,
     fuzz_check(sim_store_list(ctx, a, path, &na, &n) == 0, "a node lists");
     if (b) {
         fuzz_check(sim_store_read(ctx, b, path, &vb, &lb) == 0 && la == lb &&
-                  memcmp(va, vb, la) == 0,
-              "round trip keeps values");
+                       memcmp(va, vb, la) == 0,
+                   "round trip keeps values");
         fuzz_check(sim_store_list(ctx, b, path, &nb, &m) == 0 && n == m,
-              "round trip keeps children");
+                   "round trip keeps children");
     }
     for (i = 0; i < n; i++) {
         fuzz_check(i == 0 || strcmp(na[i - 1], na[i]) < 0,
-              "children sorted and unique");
+                   "children sorted and unique");
         fuzz_check(!b || strcmp(na[i], nb[i]) == 0, "round trip keeps names");
         child_path(kid, path, na[i]);
         walk(ctx, a, b, kid);
@@ -101,7 +101,7 @@ round_trip(struct keel_ctx *ctx, struct sim_store *store)
 
     snprintf(file, sizeof(file), "%s/store.json", fuzz_scratch_dir());
     fuzz_check(sim_store_save(ctx, store, file) == 0,
-          "an accepted store can be saved");
+               "an accepted store can be saved");
     fuzz_check(!sim_store_dirty(store), "a saved store is clean");
     if (sim_store_load(ctx, again, file) != 0) {
         fprintf(stderr, "fuzz-sim-store: %s\n", keel_ctx_last_error(ctx));
@@ -156,7 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(keel_ctx_last_error(ctx)[0] != '\0', "a refusal says why");
         keel_ctx_clear_error(ctx);
         fuzz_check(sim_store_read(ctx, store, MARK, &val, NULL) == 0,
-              "a refused load leaves the store as it was");
+                   "a refused load leaves the store as it was");
         free(val);
     }
     sim_store_free(store);

@@ -55,8 +55,7 @@ reread_request(struct sim *s, struct sim_domain *d)
 
     d->request_waiting = false;
     s->state_dirty = true;
-    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown",
-             d->domid);
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", d->domid);
     if (sim_store_read(s->ctx, s->store, path, &val, &len) == 0)
         on_shutdown_request(s, d, path, val);
     else

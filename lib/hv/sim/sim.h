@@ -83,7 +83,7 @@ struct sim_domain {
     struct keel_hv_sched_dom sched;
     struct keel_sim_guest guest;
     bool logdirty;
-    bool request_waiting; /* control/shutdown written while paused */
+    bool request_waiting;   /* control/shutdown written while paused */
     int pending_action;     /* -1, or the shutdown reason due at */
     uint64_t pending_at_ns; /* ... this time */
     double dirty_carry;     /* fraction of a page owed to dirtying */

@@ -105,11 +105,10 @@ apply_key(struct keel_ctx *ctx, struct keel_sim_spec *spec, const char *key,
     if (!k)
         return keel_error(ctx, KEEL_ESYNTAX,
                           "sim spec column %zu: unknown key '%s'", col, key);
-    if (k->kind == SPEC_SIZE ? !parse_size(val, &n)
-                             : !keel__parse_u64(val, &n))
+    if (k->kind == SPEC_SIZE ? !parse_size(val, &n) : !keel__parse_u64(val, &n))
         return keel_error(ctx, KEEL_ESYNTAX,
-                          "sim spec column %zu: %s: '%s' is not a %s", col,
-                          key, val, k->kind == SPEC_SIZE ? "size" : "number");
+                          "sim spec column %zu: %s: '%s' is not a %s", col, key,
+                          val, k->kind == SPEC_SIZE ? "size" : "number");
     if (n < k->min || n > k->max || (k->kind == SPEC_SIZE && n % 4))
         return keel_error(ctx, KEEL_ERANGE,
                           "sim spec column %zu: %s: %s is not %" PRIu64
@@ -192,8 +191,7 @@ sim_spec_check(struct keel_ctx *ctx, const struct keel_sim_spec *spec)
                           "pages");
     if (spec->dom0_vcpus < 1 || spec->dom0_vcpus > SIM_MAX_VCPUS)
         return keel_error(ctx, KEEL_ERANGE,
-                          "sim spec: dom0_vcpus must be 1..%d",
-                          SIM_MAX_VCPUS);
+                          "sim spec: dom0_vcpus must be 1..%d", SIM_MAX_VCPUS);
     if (spec->cpu_khz == 0)
         return keel_error(ctx, KEEL_ERANGE, "sim spec: cpu_khz must be > 0");
     return 0;
