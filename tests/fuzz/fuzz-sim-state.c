@@ -46,24 +46,6 @@ sim_new(struct keel_ctx *ctx)
     return s;
 }
 
-/* What sim_close frees, less the files it would sync. */
-static void
-sim_free(struct sim *s)
-{
-    size_t i;
-
-    for (i = 0; i < s->n_doms; i++)
-        sim_domain_free(s->doms[i]);
-    free(s->doms);
-    free(s->pools);
-    sim_store_free(s->store);
-    sim_watches_free(s);
-    keel_hv_events_dispose(s->events, s->n_events);
-    free(s->events);
-    free(s->dir);
-    free(s);
-}
-
 static void
 check_pools(struct sim *s, const struct keel_cpumap *host)
 {

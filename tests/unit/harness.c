@@ -169,3 +169,10 @@ th__assert_err(int rc, int code, const char *needle, const char *file, int line)
      * error would not replace this one: start afresh. */
     keel_ctx_clear_error(th_ctx());
 }
+
+void
+th__ok(int rc, const char *what, const char *file, int line)
+{
+    ck_assert_msg(rc == 0, "%s:%d: %s: %s: %s", file, line, what,
+                  keel_strerror(rc), keel_ctx_last_error(th_ctx()));
+}

@@ -16,6 +16,14 @@
 #include <keel/keel.h>
 #include <keel/sim.h>
 
+#define MIB_KB (UINT64_C(1) << 10)
+#define GIB_KB (UINT64_C(1) << 20)
+
+/* Asserts that a call returned 0, naming the call and the context's
+ * message when it did not. */
+#define OK(call) th__ok((call), #call, __FILE__, __LINE__)
+void th__ok(int rc, const char *what, const char *file, int line);
+
 /* A context for this test (created on first use; logs only errors). */
 struct keel_ctx *th_ctx(void);
 

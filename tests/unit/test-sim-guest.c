@@ -20,20 +20,9 @@
 
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
-#define GIB_KB (UINT64_C(1) << 20)
-#define MIB_KB (UINT64_C(1) << 10)
 #define MAX_EVENTS 64
 
 /* --- helpers ----------------------------------------------------------- */
-
-#define OK(call) ok_at((call), #call, __FILE__, __LINE__)
-
-static void
-ok_at(int rc, const char *what, const char *file, int line)
-{
-    ck_assert_msg(rc == 0, "%s:%d: %s: %s: %s", file, line, what,
-                  keel_strerror(rc), keel_ctx_last_error(th_ctx()));
-}
 
 static struct keel_hv *
 open_manual(const char *spec)

@@ -16,20 +16,9 @@
 
 #include "harness.h"
 
-#define GIB_KB (UINT64_C(1) << 20)
-#define MIB_KB (UINT64_C(1) << 10)
 #define BIG_SPEC "cpus=256,nodes=8,sockets=8,memory=1T"
 
 /* --- helpers ----------------------------------------------------------- */
-
-#define OK(call) ok_at((call), #call, __FILE__, __LINE__)
-
-static void
-ok_at(int rc, const char *what, const char *file, int line)
-{
-    ck_assert_msg(rc == 0, "%s:%d: %s: %s: %s", file, line, what,
-                  keel_strerror(rc), keel_ctx_last_error(th_ctx()));
-}
 
 static struct keel_hv *
 open_default(void)

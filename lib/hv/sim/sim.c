@@ -304,16 +304,13 @@ sim_open(struct keel_hv *hv, const struct keel_hv_open_args *args)
     return rc;
 }
 
+/* Frees everything s holds and closes its fds (which releases the lock);
+ * writes nothing. */
 void
-sim_close(struct keel_hv *hv)
+sim_free(struct sim *s)
 {
-    struct sim *s = keel_hv_priv(hv);
     size_t i;
 
-    if (!s)
-        return;
-    if (s->lock_fd >= 0 && s->store && !s->no_sync)
-        sim_sync(s);
     for (i = 0; i < s->n_doms; i++)
         sim_domain_free(s->doms[i]);
     free(s->doms);
@@ -327,6 +324,18 @@ sim_close(struct keel_hv *hv)
         close(s->lock_fd); /* releases the flock */
     free(s->dir);
     free(s);
+}
+
+void
+sim_close(struct keel_hv *hv)
+{
+    struct sim *s = keel_hv_priv(hv);
+
+    if (!s)
+        return;
+    if (s->lock_fd >= 0 && s->store && !s->no_sync)
+        sim_sync(s);
+    sim_free(s);
     keel_hv_set_priv(hv, NULL);
 }
 

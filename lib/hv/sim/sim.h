@@ -243,6 +243,7 @@ struct sim *sim_of(struct keel_hv *hv);
 int sim_begin(struct keel_hv *hv, struct sim **s_r);
 int sim_end(struct sim *s, int rc);
 void sim_close(struct keel_hv *hv);
+void sim_free(struct sim *s);
 /* host.c */
 int sim_op_physinfo(struct keel_hv *hv, struct keel_hv_physinfo *info);
 int sim_op_cputopo(struct keel_hv *hv, struct keel_hv_cputopo *topo, size_t max,
