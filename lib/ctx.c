@@ -215,6 +215,27 @@ error_va(struct keel_ctx *ctx, int code, const char *func, int line,
     return code;
 }
 
+/* Prepends text to the error the current call recorded, so a caller that
+ * knows where (file:line:col, a key) can say so around a helper's reason. */
+void
+keel__error_prefix(struct keel_ctx *ctx, const char *fmt, ...)
+{
+    struct err_slot *slot = slot_get(ctx);
+    char msg[ERRMSG_MAX];
+    va_list ap;
+    int n;
+
+    if (!slot || !slot->set)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        return;
+    snprintf(msg + n, sizeof(msg) - n, "%s", slot->msg);
+    memcpy(slot->msg, msg, sizeof(msg));
+}
+
 int
 keel__error(struct keel_ctx *ctx, int code, const char *func, int line,
             const char *fmt, ...)

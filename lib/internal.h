@@ -31,6 +31,11 @@ int keel__error_errno(struct keel_ctx *ctx, int code, const char *func,
 #define keel_error_errno(ctx, code, ...)                                       \
     keel__error_errno((ctx), (code), __func__, __LINE__, __VA_ARGS__)
 
+/* Prepends a formatted prefix ("f.cfg:3:7: cpus: ") to the error the
+ * current public call has recorded; a no-op when there is none. */
+void keel__error_prefix(struct keel_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 void keel__log(struct keel_ctx *ctx, enum keel_log_level level,
                const char *func, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

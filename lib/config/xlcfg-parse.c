@@ -1,0 +1,2 @@
+/* xlcfg-parse.c: placeholder */
+#include "config.h"

@@ -1,0 +1,1 @@
+/* xlcfg-parse.h: placeholder */

@@ -1,0 +1,2 @@
+/* xlspec.c: placeholder */
+#include "config.h"

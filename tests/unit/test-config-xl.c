@@ -1,0 +1,19 @@
+/* test-config-xl.c: placeholder */
+#include "config.h"
+
+#include "harness.h"
+
+START_TEST(placeholder)
+{
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("test-config-xl");
+    TCase *tc = th_tcase(s, "placeholder");
+
+    tcase_add_test(tc, placeholder);
+    return th_run(s);
+}
