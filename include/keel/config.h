@@ -17,7 +17,7 @@
  * keel_domain_config_set_defaults (lib/config/model.c), the xl.cfg reader
  * and writer (lib/config/xlcfg.c), the JSON codec (lib/config/json.c),
  * the XML codec (lib/config/xml.c, or its "not expressible" error),
- * fixtures under tests/data/config/, doc/keel-config.5.
+ * fixtures under tests/data/config/, docs/man/keel-config.5.
  *
  * Threads: the functions below touch only their arguments; the usual
  * keel_ctx rules apply to the ctx they take.

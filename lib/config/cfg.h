@@ -27,7 +27,7 @@ int keel__xlcfg_read(struct keel_ctx *ctx, const char *file, const char *buf,
 int keel__xlcfg_write(struct keel_ctx *ctx,
                       const struct keel_domain_config *cfg, char **text_r);
 
-/* json.c */
+/* json.c (reader), json-write.c (writer) */
 int keel__cfgjson_read(struct keel_ctx *ctx, const char *file,
                        const char *buf, size_t len,
                        struct keel_domain_config *cfg);

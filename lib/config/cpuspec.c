@@ -5,7 +5,9 @@
  * NUMA nodes, whose CPUs are known only on the host that runs the guest,
  * so the model keeps the spec as text (in one canonical spelling, so two
  * spellings of the same spec compare equal) and resolves it at domain
- * creation.
+ * creation. A spec of plain CPU numbers is a set and is spelled as one
+ * sorted range list; any other is kept term by term, since order matters
+ * once "^" or node terms are involved.
  */
 #include "config.h"
 
@@ -105,6 +107,13 @@ each_term(struct keel_ctx *ctx, const char *spec,
     }
 }
 
+/* A spec of positive CPU numbers and ranges only is a set: its canonical
+ * spelling is the set's sorted range list ("3,0-1,2" is "0-3"). */
+struct plain {
+    bool plain;
+    struct keel_cpumap map;
+};
+
 static int
 format_term(struct keel_ctx *ctx, const struct term *t, void *opaque)
 {
@@ -127,15 +136,39 @@ format_term(struct keel_ctx *ctx, const struct term *t, void *opaque)
     return 0;
 }
 
+/* Collects plain CPU terms into a map; any other term makes the spec one
+ * whose order matters, which is then kept term by term. */
+static int
+collect_cpus(struct keel_ctx *ctx, const struct term *t, void *opaque)
+{
+    struct plain *p = opaque;
+    unsigned int i;
+
+    if (t->neg || t->kind != T_CPUS)
+        p->plain = false;
+    for (i = t->lo; p->plain && i <= t->hi; i++)
+        keel_cpumap_set(&p->map, i);
+    return 0;
+}
+
 KEEL_EXPORT int
 keel_cpuspec_normalize(struct keel_ctx *ctx, const char *spec, char **spec_r)
 {
+    struct plain p = {true, {{0}}};
     struct keel__buf b = {0};
+    char text[KEEL_MAX_CPUS * 6];
     int rc;
 
     keel__enter(ctx);
     *spec_r = NULL;
-    rc = each_term(ctx, spec, format_term, &b);
+    keel_cpumap_zero(&p.map);
+    rc = each_term(ctx, spec, collect_cpus, &p);
+    if (!rc && p.plain) {
+        keel_cpumap_format(&p.map, text, sizeof(text));
+        keel__buf_add(&b, text);
+    } else if (!rc) {
+        rc = each_term(ctx, spec, format_term, &b);
+    }
     if (!rc)
         rc = keel__buf_finish(ctx, &b, spec_r);
     keel__buf_dispose(&b);

@@ -115,7 +115,6 @@ disk_defaults(struct keel_disk_config *d)
                         : KEEL_DISK_FORMAT_RAW;
     if (!d->access)
         d->access = d->cdrom ? KEEL_DISK_ACCESS_RO : KEEL_DISK_ACCESS_RW;
-    set_int(&d->direct_io_safe, KEEL_UNSET, 0);
 }
 
 static int

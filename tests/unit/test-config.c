@@ -199,8 +199,10 @@ check_output(const char *name, int fmt, const struct keel_domain_config *m)
         expect_text(path, msg);
         return;
     }
-    ck_assert_msg(regenerate || access(path, F_OK) != 0,
-                  "%s exists but writing %s worked", path, exts[fmt]);
+    if (regenerate)
+        unlink(path);
+    ck_assert_msg(access(path, F_OK) != 0, "%s exists but writing %s worked",
+                  path, exts[fmt]);
     data_path(path, sizeof(path), "expect/", name, exts[fmt]);
     expect_text(path, text);
     snprintf(label, sizeof(label), "expect/%s.%s", name, exts[fmt]);
@@ -423,6 +425,9 @@ static const struct {
     {"node:0-0", "node:0"},
     {"node:2,all", "node:2,all"},
     {"4095", "4095"},
+    {"3,0-1,2", "0-3"},
+    {"5,1,1-2", "1-2,5"},
+    {"0-3,5,^1,1", "0-3,5,^1,1"},
 };
 
 static const struct {
