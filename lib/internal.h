@@ -66,6 +66,20 @@ struct yajl_val_s;
 int keel__json_parse(struct keel_ctx *ctx, const char *file, const char *buf,
                      size_t len, size_t max_depth, struct yajl_val_s **doc_r);
 
+/* Names of enum values: tables of {value, name}; NULL / KEEL_EINVAL when
+ * absent. */
+struct keel__enum_name {
+    int value;
+    const char *name;
+};
+const char *keel__enum_to_name(const struct keel__enum_name *tab, size_t n,
+                               int value);
+int keel__enum_from_name(const struct keel__enum_name *tab, size_t n,
+                         const char *name);
+
+/* The value of a hex digit (either case), or -1. */
+int keel__hexval(char c);
+
 /* Small helpers. */
 char *keel__strdup(struct keel_ctx *ctx, const char *s);
 char *keel__sprintf(struct keel_ctx *ctx, const char *fmt, ...)

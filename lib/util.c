@@ -12,13 +12,8 @@
 
 #include "internal.h"
 
-struct enum_name {
-    int value;
-    const char *name;
-};
-
-static const char *
-enum_to_name(const struct enum_name *tab, size_t n, int value)
+const char *
+keel__enum_to_name(const struct keel__enum_name *tab, size_t n, int value)
 {
     size_t i;
 
@@ -28,8 +23,9 @@ enum_to_name(const struct enum_name *tab, size_t n, int value)
     return NULL;
 }
 
-static int
-enum_from_name(const struct enum_name *tab, size_t n, const char *name)
+int
+keel__enum_from_name(const struct keel__enum_name *tab, size_t n,
+                     const char *name)
 {
     size_t i;
 
@@ -39,13 +35,25 @@ enum_from_name(const struct enum_name *tab, size_t n, const char *name)
     return KEEL_EINVAL;
 }
 
-static const struct enum_name type_names[] = {
+int
+keel__hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static const struct keel__enum_name type_names[] = {
     {KEEL_DOMAIN_PV, "pv"},
     {KEEL_DOMAIN_PVH, "pvh"},
     {KEEL_DOMAIN_HVM, "hvm"},
 };
 
-static const struct enum_name reason_names[] = {
+static const struct keel__enum_name reason_names[] = {
     {KEEL_SHUTDOWN_POWEROFF, "poweroff"},
     {KEEL_SHUTDOWN_REBOOT, "reboot"},
     {KEEL_SHUTDOWN_SUSPEND, "suspend"},
@@ -54,7 +62,7 @@ static const struct enum_name reason_names[] = {
     {KEEL_SHUTDOWN_SOFT_RESET, "soft_reset"},
 };
 
-static const struct enum_name sched_names[] = {
+static const struct keel__enum_name sched_names[] = {
     {KEEL_SCHED_CREDIT, "credit"},
     {KEEL_SCHED_CREDIT2, "credit2"},
     {KEEL_SCHED_RTDS, "rtds"},
@@ -64,37 +72,37 @@ static const struct enum_name sched_names[] = {
 KEEL_EXPORT const char *
 keel_domain_type_name(enum keel_domain_type type)
 {
-    return enum_to_name(type_names, ARRAY_SIZE(type_names), type);
+    return keel__enum_to_name(type_names, ARRAY_SIZE(type_names), type);
 }
 
 KEEL_EXPORT int
 keel_domain_type_parse(const char *name)
 {
-    return enum_from_name(type_names, ARRAY_SIZE(type_names), name);
+    return keel__enum_from_name(type_names, ARRAY_SIZE(type_names), name);
 }
 
 KEEL_EXPORT const char *
 keel_shutdown_reason_name(enum keel_shutdown_reason reason)
 {
-    return enum_to_name(reason_names, ARRAY_SIZE(reason_names), reason);
+    return keel__enum_to_name(reason_names, ARRAY_SIZE(reason_names), reason);
 }
 
 KEEL_EXPORT int
 keel_shutdown_reason_parse(const char *name)
 {
-    return enum_from_name(reason_names, ARRAY_SIZE(reason_names), name);
+    return keel__enum_from_name(reason_names, ARRAY_SIZE(reason_names), name);
 }
 
 KEEL_EXPORT const char *
 keel_scheduler_name(enum keel_scheduler sched)
 {
-    return enum_to_name(sched_names, ARRAY_SIZE(sched_names), sched);
+    return keel__enum_to_name(sched_names, ARRAY_SIZE(sched_names), sched);
 }
 
 KEEL_EXPORT int
 keel_scheduler_parse(const char *name)
 {
-    return enum_from_name(sched_names, ARRAY_SIZE(sched_names), name);
+    return keel__enum_from_name(sched_names, ARRAY_SIZE(sched_names), name);
 }
 
 KEEL_EXPORT void
@@ -112,17 +120,6 @@ keel_uuid_format(const uint8_t uuid[16], char buf[37])
     buf[o] = '\0';
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 KEEL_EXPORT int
 keel_uuid_parse(const char *text, uint8_t uuid[16])
 {
@@ -138,8 +135,8 @@ keel_uuid_parse(const char *text, uint8_t uuid[16])
                 return KEEL_EINVAL;
             i++;
         }
-        hi = hexval(text[i]);
-        lo = hexval(text[i + 1]);
+        hi = keel__hexval(text[i]);
+        lo = keel__hexval(text[i + 1]);
         if (hi < 0 || lo < 0)
             return KEEL_EINVAL;
         uuid[b++] = (uint8_t)(hi << 4 | lo);

@@ -144,8 +144,7 @@ check_whole(struct keel_ctx *ctx, const struct keel_domain_config *cfg)
     if (cfg->maxmem_kb < cfg->memory_kb)
         return keel_error(ctx, KEEL_EINVAL,
                           "maxmem: %lld KiB is less than memory (%lld KiB)",
-                          (long long)cfg->maxmem_kb,
-                          (long long)cfg->memory_kb);
+                          (long long)cfg->maxmem_kb, (long long)cfg->memory_kb);
     if (cfg->maxvcpus < cfg->vcpus)
         return keel_error(ctx, KEEL_EINVAL,
                           "maxvcpus: %lld is less than vcpus (%lld)",

@@ -84,8 +84,10 @@ warn(struct keel__jrd *rd, size_t off, const char *what)
         return;
     where(rd, off, &line, &col);
     if (rd->warnings == MAX_WARNINGS)
-        keel_warn(rd->ctx, "%s:%zu:%zu: more than %u warnings, the rest "
-                  "are not shown", rd->file, line, col, MAX_WARNINGS - 1);
+        keel_warn(rd->ctx,
+                  "%s:%zu:%zu: more than %u warnings, the rest "
+                  "are not shown",
+                  rd->file, line, col, MAX_WARNINGS - 1);
     else
         keel_warn(rd->ctx, "%s:%zu:%zu: %s: %s", rd->file, line, col,
                   rd->path.s, what);
@@ -134,8 +136,7 @@ get_int(struct keel__jrd *rd, const struct keel__jnode *n, bool *neg_r,
                     n->str);
     for (; *s; s++) {
         if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-            return fail(rd, n->off, KEEL_EINVAL, "%s is out of range",
-                        n->str);
+            return fail(rd, n->off, KEEL_EINVAL, "%s is out of range", n->str);
         v = v * 10 + (uint64_t)(*s - '0');
     }
     *mag_r = v;
@@ -152,12 +153,11 @@ get_i64(struct keel__jrd *rd, const struct keel__jnode *n, int64_t min,
 
     if (rc)
         return rc;
-    if (neg ? (min >= 0 || mag > (uint64_t)-(min + 1) + 1)
+    if (neg ? (min >= 0 || mag > (uint64_t) - (min + 1) + 1)
             : (max < 0 || mag > (uint64_t)max ||
                (min > 0 && mag < (uint64_t)min)))
-        return fail(rd, n->off, KEEL_EINVAL,
-                    "%s is out of range (%lld..%lld)", n->str, (long long)min,
-                    (long long)max);
+        return fail(rd, n->off, KEEL_EINVAL, "%s is out of range (%lld..%lld)",
+                    n->str, (long long)min, (long long)max);
     *v_r = neg ? (mag ? -(int64_t)(mag - 1) - 1 : 0) : (int64_t)mag;
     return 0;
 }
@@ -227,8 +227,7 @@ read_enum(struct keel__jrd *rd, const struct keel__jname *names,
         snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
                  e == names ? "" : ", ", e->name);
     }
-    return fail(rd, n->off, KEEL_EINVAL, "\"%.40s\" is not one of %s", s,
-                list);
+    return fail(rd, n->off, KEEL_EINVAL, "\"%.40s\" is not one of %s", s, list);
 }
 
 static int
@@ -684,8 +683,7 @@ read_rate(struct keel__jrd *rd, struct keel_vif_config *vif)
     int rc = 0;
 
     if (!bpi || !us)
-        rc = fail(rd, (bpi ? bpi : us)->key_off, KEEL_EINVAL,
-                  "needs %s too",
+        rc = fail(rd, (bpi ? bpi : us)->key_off, KEEL_EINVAL, "needs %s too",
                   bpi ? "rate_interval_usecs" : "rate_bytes_per_interval");
     if (!rc)
         rc = get_i64(rd, us, 1, KEEL__US_PER_S, &usecs);

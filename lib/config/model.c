@@ -36,11 +36,17 @@ struct field {
 };
 
 #define C_(member, kind, unset)                                                \
-    {offsetof(struct keel_domain_config, member), kind, unset}
+    {                                                                          \
+        offsetof(struct keel_domain_config, member), kind, unset               \
+    }
 #define D_(member, kind, unset)                                                \
-    {offsetof(struct keel_disk_config, member), kind, unset}
+    {                                                                          \
+        offsetof(struct keel_disk_config, member), kind, unset                 \
+    }
 #define V_(member, kind, unset)                                                \
-    {offsetof(struct keel_vif_config, member), kind, unset}
+    {                                                                          \
+        offsetof(struct keel_vif_config, member), kind, unset                  \
+    }
 
 static const struct field domain_fields[] = {
     C_(name, K_STR, 0),
@@ -424,8 +430,8 @@ array_push(struct keel_ctx *ctx, void **arr, unsigned int *count, size_t sz,
     void *grown;
 
     if (*count >= KEEL_CONFIG_MAX_ITEMS) {
-        keel_error(ctx, KEEL_ERANGE, "more than %u %s",
-                   KEEL_CONFIG_MAX_ITEMS, what);
+        keel_error(ctx, KEEL_ERANGE, "more than %u %s", KEEL_CONFIG_MAX_ITEMS,
+                   what);
         return NULL;
     }
     grown = realloc(*arr, (*count + 1) * sz);
@@ -455,8 +461,8 @@ int
 keel__config_add_vif(struct keel_ctx *ctx, struct keel_domain_config *cfg,
                      struct keel_vif_config **vif_r)
 {
-    struct keel_vif_config *v = array_push(
-        ctx, (void **)&cfg->vifs, &cfg->num_vifs, sizeof(*v), "vifs");
+    struct keel_vif_config *v = array_push(ctx, (void **)&cfg->vifs,
+                                           &cfg->num_vifs, sizeof(*v), "vifs");
 
     if (!v)
         return keel_ctx_last_code(ctx);
@@ -579,10 +585,10 @@ keel_domain_config_cmdline(struct keel_ctx *ctx,
     if (cfg->cmdline)
         *cmdline_r = keel__strdup(ctx, cfg->cmdline);
     else if (cfg->root || cfg->extra)
-        *cmdline_r = keel__sprintf(
-            ctx, "%s%s%s%s", cfg->root ? "root=" : "",
-            cfg->root ? cfg->root : "", cfg->root && cfg->extra ? " " : "",
-            cfg->extra ? cfg->extra : "");
+        *cmdline_r = keel__sprintf(ctx, "%s%s%s%s", cfg->root ? "root=" : "",
+                                   cfg->root ? cfg->root : "",
+                                   cfg->root && cfg->extra ? " " : "",
+                                   cfg->extra ? cfg->extra : "");
     else
         goto out;
     if (!*cmdline_r)

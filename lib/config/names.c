@@ -6,37 +6,10 @@
 
 #include "cfg.h"
 
-struct name {
-    int value;
-    const char *name;
-};
+#define TO(tab, v) keel__enum_to_name(tab, ARRAY_SIZE(tab), v)
+#define FROM(tab, s) keel__enum_from_name(tab, ARRAY_SIZE(tab), s)
 
-static const char *
-to_name(const struct name *tab, size_t n, int value)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (tab[i].value == value)
-            return tab[i].name;
-    return NULL;
-}
-
-static int
-from_name(const struct name *tab, size_t n, const char *name)
-{
-    size_t i;
-
-    for (i = 0; name && i < n; i++)
-        if (!strcmp(tab[i].name, name))
-            return tab[i].value;
-    return KEEL_EINVAL;
-}
-
-#define TO(tab, v) to_name(tab, ARRAY_SIZE(tab), v)
-#define FROM(tab, s) from_name(tab, ARRAY_SIZE(tab), s)
-
-static const struct name actions[] = {
+static const struct keel__enum_name actions[] = {
     {KEEL_ACTION_DESTROY, "destroy"},
     {KEEL_ACTION_RESTART, "restart"},
     {KEEL_ACTION_RENAME_RESTART, "rename-restart"},
@@ -46,33 +19,33 @@ static const struct name actions[] = {
     {KEEL_ACTION_SOFT_RESET, "soft-reset"},
 };
 
-static const struct name events[] = {
-    {KEEL_ON_POWEROFF, "on_poweroff"}, {KEEL_ON_REBOOT, "on_reboot"},
-    {KEEL_ON_WATCHDOG, "on_watchdog"}, {KEEL_ON_CRASH, "on_crash"},
+static const struct keel__enum_name events[] = {
+    {KEEL_ON_POWEROFF, "on_poweroff"},     {KEEL_ON_REBOOT, "on_reboot"},
+    {KEEL_ON_WATCHDOG, "on_watchdog"},     {KEEL_ON_CRASH, "on_crash"},
     {KEEL_ON_SOFT_RESET, "on_soft_reset"},
 };
 
-static const struct name tsc_modes[] = {
+static const struct keel__enum_name tsc_modes[] = {
     {KEEL_TSC_DEFAULT, "default"},
     {KEEL_TSC_ALWAYS_EMULATE, "always_emulate"},
     {KEEL_TSC_NATIVE, "native"},
     {KEEL_TSC_NATIVE_PARAVIRT, "native_paravirt"},
 };
 
-static const struct name disk_formats[] = {
+static const struct keel__enum_name disk_formats[] = {
     {KEEL_DISK_FORMAT_RAW, "raw"},     {KEEL_DISK_FORMAT_QCOW, "qcow"},
     {KEEL_DISK_FORMAT_QCOW2, "qcow2"}, {KEEL_DISK_FORMAT_VHD, "vhd"},
     {KEEL_DISK_FORMAT_QED, "qed"},     {KEEL_DISK_FORMAT_EMPTY, "empty"},
 };
 
-static const struct name backendtypes[] = {
+static const struct keel__enum_name backendtypes[] = {
     {KEEL_DISK_BACKEND_PHY, "phy"},
     {KEEL_DISK_BACKEND_TAP, "tap"},
     {KEEL_DISK_BACKEND_QDISK, "qdisk"},
     {KEEL_DISK_BACKEND_STANDALONE, "standalone"},
 };
 
-static const struct name formats[] = {
+static const struct keel__enum_name formats[] = {
     {KEEL_CONFIG_XL, "xl"},
     {KEEL_CONFIG_JSON, "json"},
     {KEEL_CONFIG_XML, "xml"},
@@ -145,18 +118,6 @@ keel_config_format_name(enum keel_config_format format)
     return TO(formats, format);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 KEEL_EXPORT int
 keel_mac_parse(const char *text, uint8_t mac[6])
 {
@@ -166,8 +127,8 @@ keel_mac_parse(const char *text, uint8_t mac[6])
     if (!text)
         return KEEL_EINVAL;
     for (i = 0; i < 6; i++, text += 3) {
-        hi = hexval(text[0]);
-        lo = hi < 0 ? -1 : hexval(text[1]);
+        hi = keel__hexval(text[0]);
+        lo = hi < 0 ? -1 : keel__hexval(text[1]);
         if (lo < 0 || text[2] != (i == 5 ? '\0' : ':'))
             return KEEL_EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -179,6 +140,6 @@ keel_mac_parse(const char *text, uint8_t mac[6])
 KEEL_EXPORT void
 keel_mac_format(const uint8_t mac[6], char buf[18])
 {
-    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-             mac[2], mac[3], mac[4], mac[5]);
+    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+             mac[3], mac[4], mac[5]);
 }

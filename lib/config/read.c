@@ -145,8 +145,7 @@ keel_domain_config_write(struct keel_ctx *ctx, enum keel_config_format format,
     else if (format == KEEL_CONFIG_XML)
         rc = keel__cfgxml_write(ctx, cfg, text_r);
     else
-        rc = keel_error(ctx, KEEL_EINVAL, "unknown config format %d",
-                        format);
+        rc = keel_error(ctx, KEEL_EINVAL, "unknown config format %d", format);
     keel__leave(ctx);
     return rc;
 }

@@ -111,18 +111,6 @@ bad_char(struct parser *ps, const char *p)
     return lex_error(ps, p, what);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the escape at *pp (just after the backslash) into *out. */
 static int
 lex_escape(struct parser *ps, const char **pp, char *out)
@@ -140,9 +128,9 @@ lex_escape(struct parser *ps, const char **pp, char *out)
         }
     }
     if (p < ps->end && *p == 'x') {
-        if (ps->end - p < 3 || hexval(p[1]) < 0 || hexval(p[2]) < 0)
+        if (ps->end - p < 3 || keel__hexval(p[1]) < 0 || keel__hexval(p[2]) < 0)
             return lex_error(ps, bs, "\\x needs two hex digits");
-        v = (unsigned int)(hexval(p[1]) << 4 | hexval(p[2]));
+        v = (unsigned int)(keel__hexval(p[1]) << 4 | keel__hexval(p[2]));
         p += 3;
     } else if (p < ps->end && *p >= '0' && *p <= '7') {
         for (n = 0; n < 3 && p < ps->end && *p >= '0' && *p <= '7'; n++)
@@ -716,7 +704,7 @@ keel__xlv_number(const struct keel__xlv *v, int64_t *n_r)
         base = 8;
     }
     for (; *s; s++) {
-        d = hexval(*s);
+        d = keel__hexval(*s);
         if (d < 0 || (unsigned int)d >= base)
             return KEEL_EINVAL;
         if (n > ((uint64_t)INT64_MAX - (uint64_t)d) / base)

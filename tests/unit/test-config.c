@@ -176,7 +176,8 @@ has_input(const char *sub, const char *name, int fmt)
     return stat(path, &st) == 0;
 }
 
-/* --- one good case --------------------------------------------------------- */
+/* --- one good case ---------------------------------------------------------
+ */
 
 /* Writes model in fmt, compares with expect/, reads it back. */
 static void
@@ -206,13 +207,13 @@ check_output(const char *name, int fmt, const struct keel_domain_config *m)
     data_path(path, sizeof(path), "expect/", name, exts[fmt]);
     expect_text(path, text);
     snprintf(label, sizeof(label), "expect/%s.%s", name, exts[fmt]);
-    rc = keel_domain_config_read(th_ctx(), fmt, label, text, strlen(text),
-                                 NULL, 0, &back);
+    rc = keel_domain_config_read(th_ctx(), fmt, label, text, strlen(text), NULL,
+                                 0, &back);
     ck_assert_msg(rc == 0, "%s: reading back %s failed: %s", name, exts[fmt],
                   keel_ctx_last_error(th_ctx()));
     ck_assert_msg(keel_domain_config_equal(&back, m),
-                  "%s: %s round trip changed the model:\n%s", name,
-                  exts[fmt], text);
+                  "%s: %s round trip changed the model:\n%s", name, exts[fmt],
+                  text);
     keel_domain_config_dispose(&back);
     free(text);
 }
@@ -231,8 +232,8 @@ START_TEST(good_case)
     for (fmt = KEEL_CONFIG_XL; fmt <= KEEL_CONFIG_XML; fmt++) {
         if (!has_input("", name, fmt))
             continue;
-        ck_assert_msg(read_input("", name, fmt, &cur) == 0, "%s.%s: %s",
-                      name, exts[fmt], keel_ctx_last_error(th_ctx()));
+        ck_assert_msg(read_input("", name, fmt, &cur) == 0, "%s.%s: %s", name,
+                      exts[fmt], keel_ctx_last_error(th_ctx()));
         if (have_first)
             ck_assert_msg(keel_domain_config_equal(&first, &cur),
                           "%s.%s gives another model than the other inputs",
@@ -250,7 +251,8 @@ START_TEST(good_case)
 }
 END_TEST
 
-/* --- one bad case ------------------------------------------------------------ */
+/* --- one bad case ------------------------------------------------------------
+ */
 
 START_TEST(bad_case)
 {
@@ -276,7 +278,8 @@ START_TEST(bad_case)
 }
 END_TEST
 
-/* --- the model itself ---------------------------------------------------------- */
+/* --- the model itself
+ * ---------------------------------------------------------- */
 
 static void
 sample(struct keel_domain_config *c)
@@ -393,24 +396,24 @@ START_TEST(model_defaults_refuse)
 
     sample(&c);
     c.maxmem_kb = 1024;
-    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0),
-                  KEEL_EINVAL, "maxmem: 1024 KiB is less than memory");
+    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0), KEEL_EINVAL,
+                  "maxmem: 1024 KiB is less than memory");
     c.maxmem_kb = KEEL_UNSET;
     c.vcpus = 4;
     c.maxvcpus = 2;
-    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0),
-                  KEEL_EINVAL, "maxvcpus: 2 is less than vcpus (4)");
+    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0), KEEL_EINVAL,
+                  "maxvcpus: 2 is less than vcpus (4)");
     c.maxvcpus = 4;
     OK(keel__config_add_disk(th_ctx(), &c, &d));
     d->vdev = strdup("xvda");
-    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0),
-                  KEEL_EINVAL, "disk 1: vdev xvda is also disk 0's");
+    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0), KEEL_EINVAL,
+                  "disk 1: vdev xvda is also disk 0's");
     free(c.name);
     c.name = NULL;
-    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0),
-                  KEEL_EINVAL, "name: a domain needs a name");
-    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 8),
-                  KEEL_EINVAL, "unknown flags");
+    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 0), KEEL_EINVAL,
+                  "name: a domain needs a name");
+    th_assert_err(keel_domain_config_set_defaults(th_ctx(), &c, 8), KEEL_EINVAL,
+                  "unknown flags");
     keel_domain_config_dispose(&c);
 }
 END_TEST
@@ -418,16 +421,11 @@ END_TEST
 static const struct {
     const char *in, *out;
 } specs[] = {
-    {"all", "all"},
-    {"0-3,5,^1", "0-3,5,^1"},
-    {"3-3", "3"},
-    {"nodes:0-1,^node:1", "nodes:0-1,^node:1"},
-    {"node:0-0", "node:0"},
-    {"node:2,all", "node:2,all"},
-    {"4095", "4095"},
-    {"3,0-1,2", "0-3"},
-    {"5,1,1-2", "1-2,5"},
-    {"0-3,5,^1,1", "0-3,5,^1,1"},
+    {"all", "all"},         {"0-3,5,^1", "0-3,5,^1"},
+    {"3-3", "3"},           {"nodes:0-1,^node:1", "nodes:0-1,^node:1"},
+    {"node:0-0", "node:0"}, {"node:2,all", "node:2,all"},
+    {"4095", "4095"},       {"3,0-1,2", "0-3"},
+    {"5,1,1-2", "1-2,5"},   {"0-3,5,^1,1", "0-3,5,^1,1"},
 };
 
 static const struct {
@@ -496,12 +494,11 @@ START_TEST(read_refuses_oversize_and_flags)
         th_assert_err(keel_domain_config_read(th_ctx(), fmt, "big", big, len,
                                               NULL, 0, &c),
                       KEEL_E2BIG, "big: 1048577 bytes is more than");
-    th_assert_err(keel_domain_config_read(th_ctx(), KEEL_CONFIG_XL, "f", "",
-                                          0, NULL, 1, &c),
+    th_assert_err(keel_domain_config_read(th_ctx(), KEEL_CONFIG_XL, "f", "", 0,
+                                          NULL, 1, &c),
                   KEEL_EINVAL, "unknown flags");
-    th_assert_err(keel_domain_config_read(th_ctx(), KEEL_CONFIG_JSON, "f",
-                                          "{}", 2,
-                                          (const char *const[]){"a=1", NULL},
+    th_assert_err(keel_domain_config_read(th_ctx(), KEEL_CONFIG_JSON, "f", "{}",
+                                          2, (const char *const[]){"a=1", NULL},
                                           0, &c),
                   KEEL_EINVAL, "overrides apply to xl.cfg input only");
     th_assert_err(keel_domain_config_read_file(th_ctx(), KEEL_CONFIG_XL,
@@ -514,7 +511,8 @@ START_TEST(read_refuses_oversize_and_flags)
 }
 END_TEST
 
-/* --- discovery ------------------------------------------------------------------ */
+/* --- discovery
+ * ------------------------------------------------------------------ */
 
 static int
 cmp_str(const void *a, const void *b)
@@ -557,8 +555,7 @@ main(void)
     Suite *s = suite_create("config");
     TCase *tc;
 
-    snprintf(datadir, sizeof(datadir), "%s/tests/data/config",
-             src ? src : ".");
+    snprintf(datadir, sizeof(datadir), "%s/tests/data/config", src ? src : ".");
     snprintf(bad, sizeof(bad), "%s/bad", datadir);
     regenerate = getenv("KEEL_TEST_REGENERATE") != NULL;
     num_cases = discover(datadir, cases);

@@ -759,18 +759,6 @@ load_text(struct loader *ld, yajl_val v, struct node *n)
 }
 
 static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int
 load_hex(struct loader *ld, yajl_val v, struct node *n)
 {
     const char *s;
@@ -792,8 +780,8 @@ load_hex(struct loader *ld, yajl_val v, struct node *n)
     if (!n->val)
         return no_mem(ld);
     for (i = 0; i < len / 2; i++) {
-        hi = hex_digit(s[2 * i]);
-        lo = hex_digit(s[2 * i + 1]);
+        hi = keel__hexval(s[2 * i]);
+        lo = keel__hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return corrupt(ld,
                            "\"x\" has a non-hex character near "
