@@ -10,6 +10,7 @@
 #ifndef KEEL_CONFIG_CFG_H
 #define KEEL_CONFIG_CFG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,9 +29,8 @@ int keel__xlcfg_write(struct keel_ctx *ctx,
                       const struct keel_domain_config *cfg, char **text_r);
 
 /* json.c (reader), json-write.c (writer) */
-int keel__cfgjson_read(struct keel_ctx *ctx, const char *file,
-                       const char *buf, size_t len,
-                       struct keel_domain_config *cfg);
+int keel__cfgjson_read(struct keel_ctx *ctx, const char *file, const char *buf,
+                       size_t len, struct keel_domain_config *cfg);
 int keel__cfgjson_write(struct keel_ctx *ctx,
                         const struct keel_domain_config *cfg, char **text_r);
 
@@ -47,6 +47,12 @@ struct keel__where {
     unsigned int line;
     unsigned int col;
 };
+/* Records "FILE:LINE:COL: KEY: what" ("KEY: what" when at is NULL) as
+ * code; the one error format of the xl.cfg reader and its specs. */
+int keel__where_verror(struct keel_ctx *ctx, int code,
+                       const struct keel__where *at, const char *key,
+                       const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 /* Parses one xl-disk-configuration spec into *disk (initialised). */
 int keel__disk_spec_parse(struct keel_ctx *ctx, const struct keel__where *at,
                           const char *spec, struct keel_disk_config *disk);
@@ -105,8 +111,7 @@ void keel__buf_addn(struct keel__buf *b, const char *s, size_t n);
 void keel__buf_printf(struct keel__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hands the string to *text_r (0), or frees it and returns KEEL_ENOMEM. */
-int keel__buf_finish(struct keel_ctx *ctx, struct keel__buf *b,
-                     char **text_r);
+int keel__buf_finish(struct keel_ctx *ctx, struct keel__buf *b, char **text_r);
 void keel__buf_dispose(struct keel__buf *b);
 
 #endif /* KEEL_CONFIG_CFG_H */

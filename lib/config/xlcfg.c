@@ -67,14 +67,13 @@ static int
 value_error(struct keel_ctx *ctx, const struct keel__xlv *v, const char *key,
             const char *fmt, ...)
 {
-    char what[512];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    rc = keel__where_verror(ctx, KEEL_EINVAL, &v->at, key, fmt, ap);
     va_end(ap);
-    return keel_error(ctx, KEEL_EINVAL, "%s:%u:%u: %s: %s", v->at.file,
-                      v->at.line, v->at.col, key, what);
+    return rc;
 }
 
 /* A string; a number's text is one too, as in xl (name = 42). */

@@ -40,26 +40,35 @@
 #define MIN_MTU 68 /* the least an IPv4 link may have (RFC 791) */
 #define MAX_MTU 65535
 
+/* "FILE:LINE:COL: KEY: what", or "KEY: what" when at is NULL. */
+int
+keel__where_verror(struct keel_ctx *ctx, int code, const struct keel__where *at,
+                   const char *key, const char *fmt, va_list ap)
+{
+    char what[512];
+
+    vsnprintf(what, sizeof(what), fmt, ap);
+    if (at)
+        return keel_error(ctx, code, "%s:%u:%u: %s: %s", at->file, at->line,
+                          at->col, key, what);
+    return keel_error(ctx, code, "%s: %s", key, what);
+}
+
 static int spec_error(struct keel_ctx *ctx, int code,
                       const struct keel__where *at, const char *dev,
                       const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* "FILE:LINE:COL: DEV: what", or "DEV: what" when at is NULL. */
 static int
 spec_error(struct keel_ctx *ctx, int code, const struct keel__where *at,
            const char *dev, const char *fmt, ...)
 {
-    char what[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    code = keel__where_verror(ctx, code, at, dev, fmt, ap);
     va_end(ap);
-    if (at)
-        return keel_error(ctx, code, "%s:%u:%u: %s: %s", at->file, at->line,
-                          at->col, dev, what);
-    return keel_error(ctx, code, "%s: %s", dev, what);
+    return code;
 }
 
 static void spec_warn(struct keel_ctx *ctx, const struct keel__where *at,
