@@ -1,211 +1,226 @@
 /* sim-tour.c: a walk through what keel has today, on the sim backend
  *
- * Boots a simulated host in a directory, creates a few domains the way a
- * toolstack does (hypervisor call, then names in the store), lists them
- * xl-style, asks one guest to shut down politely and waits for it on the
- * event fd, destroys the rest and shows the host is whole again. Usage:
- * keel-sim-tour [DIR] (default: a new temporary directory, removed after).
+ * Boots a simulated host in a directory and drives it through libkeel's
+ * host API: creates domains from xl.cfg text, lists them xl-style, makes
+ * a CPU pool and moves a domain into it, lets a guest crash and watches
+ * its on_crash action restart it, asks another to shut down politely and
+ * waits, destroys the rest and shows the host is whole again. Usage:
+ * keel-sim-tour [DIR] (default: a new temporary directory, removed after);
+ * libkeel keeps its domain records in DIR.state.
  */
 #include "config.h"
 
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <keel/hv.h>
-#include <keel/keel.h>
+#include <keel/cpupool.h>
+#include <keel/domain.h>
+#include <keel/host.h>
 #include <keel/sim.h>
 
-#define MAX_DOMS 64
+static struct keel_ctx *ctx;
 
 static void
-die(struct keel_hv *hv, struct keel_ctx *ctx, const char *what, int rc)
+die(const char *what, int rc)
 {
-    if (!ctx)
-        ctx = keel_hv_ctx(hv);
     fprintf(stderr, "keel-sim-tour: %s: %s: %s\n", what, keel_strerror(rc),
             keel_ctx_last_error(ctx));
     exit(1);
 }
 
-static char
-state_letter(uint32_t flags, uint32_t want, char letter)
+static void
+check(int rc, const char *what)
 {
-    return flags & want ? letter : '-';
+    if (rc)
+        die(what, rc);
+}
+
+static char
+letter(uint32_t flags, uint32_t want, char c)
+{
+    return flags & want ? c : '-';
 }
 
 static void
-list_domains(struct keel_hv *hv)
+list_domains(struct keel_host *host)
 {
-    struct keel_hv_dominfo info[MAX_DOMS];
+    struct keel_domain_info *info;
     size_t n, i;
-    int rc;
 
-    if ((rc = keel_hv_domain_list(hv, 0, info, MAX_DOMS, &n)))
-        die(hv, NULL, "listing domains", rc);
-    printf("%-20s %5s %7s %5s %6s %8s\n", "Name", "ID", "Mem", "VCPUs", "State",
-           "Time(s)");
+    check(keel_domain_list(host, &info, &n), "listing domains");
+    printf("%-20s %5s %7s %5s %6s %8s  %s\n", "Name", "ID", "Mem", "VCPUs",
+           "State", "Time(s)", "Pool");
     for (i = 0; i < n; i++) {
-        char path[64], *name = NULL;
-        uint32_t f = info[i].flags;
-        bool crashed = (f & KEEL_DOMF_SHUTDOWN) &&
-                       info[i].shutdown_reason == KEEL_SHUTDOWN_CRASH;
+        uint32_t f = info[i].hv_flags;
+        bool crashed =
+            (f & KEEL_DOMF_SHUTDOWN) && info[i].reason == KEEL_SHUTDOWN_CRASH;
 
-        snprintf(path, sizeof(path), "/local/domain/%u/name", info[i].domid);
-        if (keel_hv_store_read(hv, path, &name, NULL))
-            name = strdup("(unnamed)");
-        printf("%-20s %5u %7" PRIu64 " %5u %c%c%c%c%c%c %8.1f\n", name,
-               info[i].domid, info[i].tot_kb / 1024, info[i].online_vcpus,
-               state_letter(f, KEEL_DOMF_RUNNING, 'r'),
-               state_letter(f, KEEL_DOMF_BLOCKED, 'b'),
-               state_letter(f, KEEL_DOMF_PAUSED, 'p'),
-               crashed ? '-' : state_letter(f, KEEL_DOMF_SHUTDOWN, 's'),
-               crashed ? 'c' : '-', state_letter(f, KEEL_DOMF_DYING, 'd'),
-               (double)info[i].cpu_time_ns / 1e9);
-        free(name);
+        printf("%-20s %5u %7" PRIu64 " %5u %c%c%c%c%c%c %8.1f  %s\n",
+               info[i].name, info[i].domid, info[i].mem_kb / 1024,
+               info[i].online_vcpus, letter(f, KEEL_DOMF_RUNNING, 'r'),
+               letter(f, KEEL_DOMF_BLOCKED, 'b'),
+               letter(f, KEEL_DOMF_PAUSED, 'p'),
+               crashed ? '-' : letter(f, KEEL_DOMF_SHUTDOWN, 's'),
+               crashed ? 'c' : '-', letter(f, KEEL_DOMF_DYING, 'd'),
+               (double)info[i].cpu_time_ns / 1e9, info[i].pool);
     }
+    free(info);
 }
 
 static uint32_t
-create(struct keel_hv *hv, const char *name, enum keel_domain_type type,
-       uint32_t vcpus, uint64_t mem_mb)
+create(struct keel_host *host, const char *xlcfg)
 {
-    struct keel_hv_domain_spec spec = {0};
-    char path[64];
+    struct keel_domain_config cfg;
+    struct keel_domain_info info;
     uint32_t domid;
-    int rc;
 
-    spec.type = type;
-    keel_uuid_generate(spec.uuid);
-    spec.max_vcpus = spec.online_vcpus = vcpus;
-    spec.max_kb = spec.mem_kb = mem_mb * 1024;
-    spec.domid = KEEL_DOMID_INVALID;
-    if ((rc = keel_hv_domain_create(hv, &spec, &domid)))
-        die(hv, NULL, "creating a domain", rc);
-    snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-    if ((rc = keel_hv_store_write_str(hv, path, name)) ||
-        (rc = keel_hv_domain_unpause(hv, domid)))
-        die(hv, NULL, "naming and starting a domain", rc);
-    printf("created %s (%s, %u vCPUs, %" PRIu64 " MiB) as domain %u\n", name,
-           keel_domain_type_name(type), vcpus, mem_mb, domid);
+    keel_domain_config_init(&cfg);
+    check(keel_domain_config_read(ctx, KEEL_CONFIG_XL, "tour.cfg", xlcfg,
+                                  strlen(xlcfg), NULL, 0, &cfg),
+          "reading a config");
+    check(keel_domain_create(host, &cfg, 0, &domid), "creating a domain");
+    keel_domain_config_dispose(&cfg);
+    check(keel_domain_info(host, domid, &info), "reading a domain");
+    printf("created %s (%s, %u vCPUs, %" PRIu64 " MiB) as domain %u\n",
+           info.name, keel_domain_type_name(info.type), info.max_vcpus,
+           info.mem_kb / 1024, domid);
     return domid;
 }
 
-/* Waits on the event fd until domid has shut down, as keeld will. */
+/* Prints the events libkeel queued, waiting up to ms for the first. */
 static void
-wait_shutdown(struct keel_hv *hv, uint32_t domid)
+show_events(struct keel_host *host, int ms)
 {
-    struct pollfd pfd = {.fd = keel_hv_event_fd(hv), .events = POLLIN};
-    struct keel_hv_event evs[16];
+    struct keel_domain_event evs[16];
     size_t n, i;
-    int rc;
 
-    for (;;) {
-        if (poll(&pfd, 1, 5000) <= 0)
-            die(hv, NULL, "waiting for the guest", KEEL_ETIMEDOUT);
-        if ((rc = keel_hv_event_read(hv, evs, 16, &n)))
-            die(hv, NULL, "reading events", rc);
-        for (i = 0; i < n; i++) {
-            bool done =
-                evs[i].kind == KEEL_HV_EVENT_DOMAIN && evs[i].domid == domid;
-
-            if (evs[i].kind == KEEL_HV_EVENT_DOMAIN)
-                printf("event: domain %u changed state\n", evs[i].domid);
-            keel_hv_events_dispose(&evs[i], 1);
-            if (done) {
-                keel_hv_events_dispose(evs + i + 1, n - i - 1);
-                return;
-            }
-        }
+    check(keel_host_wait(host, ms, evs, 16, &n), "waiting for events");
+    for (i = 0; i < n; i++) {
+        printf("event: %s %s (domain %u)", evs[i].name,
+               keel_domain_event_type_name(evs[i].type), evs[i].domid);
+        if (evs[i].type == KEEL_DOMAIN_EVENT_SHUTDOWN)
+            printf(": %s, action %s", keel_shutdown_reason_name(evs[i].reason),
+                   evs[i].action ? keel_action_name(evs[i].action) : "none");
+        if (evs[i].type == KEEL_DOMAIN_EVENT_RESTARTED)
+            printf(": now domain %u", evs[i].new_domid);
+        printf("\n");
     }
 }
 
 static void
-show_host(struct keel_hv *hv, const char *when)
+show_host(struct keel_host *host, const char *when)
 {
-    struct keel_hv_physinfo pi;
-    int rc;
+    struct keel_host_info hi;
+    const struct keel_hv_physinfo *pi = &hi.physinfo;
 
-    if ((rc = keel_hv_physinfo(hv, &pi)))
-        die(hv, NULL, "reading host info", rc);
+    check(keel_host_info(host, &hi), "reading host info");
     printf("host %s: %u CPUs in %u sockets, %u NUMA nodes, %" PRIu64
            " MiB, %" PRIu64 " MiB free (Xen %u.%u%s, sim)\n",
-           when, pi.nr_cpus, pi.nr_sockets, pi.nr_nodes, pi.total_kb / 1024,
-           pi.free_kb / 1024, pi.xen_major, pi.xen_minor, pi.xen_extra);
+           when, pi->nr_cpus, pi->nr_sockets, pi->nr_nodes, pi->total_kb / 1024,
+           pi->free_kb / 1024, pi->xen_major, pi->xen_minor, pi->xen_extra);
 }
 
 static void
-tour(struct keel_hv *hv)
+pools(struct keel_host *host, uint32_t db)
 {
-    struct keel_sim_guest guest;
-    uint32_t web, db, batch;
-    char digest[33], path[64];
-    int rc;
+    struct keel_cpupool_info *p;
+    struct keel_cpumap node1;
+    uint32_t poolid;
+    size_t n, i;
+    char cpus[64];
 
-    show_host(hv, "at boot");
-    web = create(hv, "web", KEEL_DOMAIN_PVH, 2, 512);
-    db = create(hv, "db", KEEL_DOMAIN_HVM, 4, 2048);
-    batch = create(hv, "batch", KEEL_DOMAIN_PV, 1, 256);
-    if ((rc = keel_sim_guest_get(hv, db, &guest)))
-        die(hv, NULL, "reading a guest", rc);
-    guest.dirty_rate = 20000;
-    if ((rc = keel_sim_guest_set(hv, db, &guest)))
-        die(hv, NULL, "making a guest busy", rc);
+    check(keel_host_resolve_cpus(host, "nodes:1", &node1), "resolving");
+    check(keel_cpupool_cpu_remove(host, 0, &node1), "freeing node 1");
+    check(keel_cpupool_create(host, "fast", KEEL_SCHED_CREDIT, &node1, 0,
+                              &poolid),
+          "creating a pool");
+    check(keel_cpupool_move_domain(host, db, poolid), "moving db");
+    printf("\nmade pool 'fast' (credit) of node 1's CPUs and moved db in\n");
+    check(keel_cpupool_list(host, &p, &n), "listing pools");
+    printf("%-12s %-8s %5s  %s\n", "Pool", "Sched", "Doms", "CPUs");
+    for (i = 0; i < n; i++) {
+        keel_cpumap_format(&p[i].cpus, cpus, sizeof(cpus));
+        printf("%-12s %-8s %5u  %s\n", p[i].name,
+               keel_scheduler_name(p[i].sched), p[i].n_dom, cpus);
+    }
+    free(p);
+}
+
+static void
+tour(struct keel_hv *hv, struct keel_host *host)
+{
+    struct keel_cpumap free_cpus;
+    uint32_t web, db, batch, id;
+    char digest[33];
+
+    show_host(host, "at boot");
+    web = create(host, "name='web'\ntype='pvh'\nvcpus=2\nmemory=512\n"
+                       "on_crash='restart'\n");
+    db = create(host, "name='db'\ntype='hvm'\nvcpus=4\nmemory=2048\n");
+    batch = create(host, "name='batch'\nvcpus=1\nmemory=256\n");
+    show_events(host, 0);
+    pools(host, db);
     usleep(200000);
     printf("\n");
-    list_domains(hv);
-    if ((rc = keel_sim_memory_digest(hv, db, digest)))
-        die(hv, NULL, "digesting memory", rc);
-    printf("\ndb's memory digest after 0.2 s of dirtying: %s\n", digest);
-    printf("asking batch to power off (control/shutdown = poweroff)\n");
-    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", batch);
-    if ((rc = keel_hv_store_write_str(hv, path, "poweroff")))
-        die(hv, NULL, "requesting shutdown", rc);
-    wait_shutdown(hv, batch);
+    list_domains(host);
+    check(keel_sim_memory_digest(hv, db, digest), "digesting memory");
+    printf("\ndb's memory digest: %s\n", digest);
+    printf("\nweb's guest crashes; its on_crash is restart\n");
+    check(keel_sim_guest_act(hv, web, KEEL_SHUTDOWN_CRASH), "crashing web");
+    show_events(host, 1000);
+    printf("\nasking batch to power off and waiting for it\n");
+    check(keel_domain_shutdown(host, batch, 5000, KEEL_DOMAIN_WAIT),
+          "shutting batch down");
+    show_events(host, 0);
     printf("\n");
-    list_domains(hv);
+    list_domains(host);
     printf("\ndestroying every domain but Domain-0\n");
-    if ((rc = keel_hv_domain_destroy(hv, web)) ||
-        (rc = keel_hv_domain_destroy(hv, db)) ||
-        (rc = keel_hv_domain_destroy(hv, batch)))
-        die(hv, NULL, "destroying", rc);
+    check(keel_domain_lookup(host, "web", &id), "finding web");
+    check(keel_domain_destroy(host, id), "destroying web");
+    check(keel_domain_destroy(host, db), "destroying db");
+    check(keel_cpupool_lookup(host, "fast", &id), "finding pool 'fast'");
+    check(keel_cpupool_destroy(host, id), "destroying pool 'fast'");
+    check(keel_cpupool_free_cpus(host, &free_cpus), "reading free CPUs");
+    check(keel_cpupool_cpu_add(host, 0, &free_cpus), "returning CPUs");
     usleep(1000);
-    list_domains(hv);
-    show_host(hv, "after the tour");
+    show_events(host, 0);
+    list_domains(host);
+    show_host(host, "after the tour");
 }
 
 int
 main(int argc, char **argv)
 {
     struct keel_hv_open_args args = {0};
-    char tmpl[] = "/tmp/keel-tour-XXXXXX";
-    struct keel_ctx *ctx;
+    char tmpl[] = "/tmp/keel-tour-XXXXXX", *state;
+    struct keel_host *host;
     struct keel_hv *hv;
-    int rc;
 
     if (keel_ctx_new(&ctx, 0))
         return 1;
     args.dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
-    if (!args.dir) {
-        perror("mkdtemp");
+    if (!args.dir || asprintf(&state, "%s.state", args.dir) < 0) {
+        perror("keel-sim-tour");
         return 1;
     }
-    printf("keel %s: a tour of the sim backend in %s\n\n", keel_version(),
-           args.dir);
-    if ((rc = keel_hv_open(ctx, "sim", &args, &hv)))
-        die(NULL, ctx, "opening the sim", rc);
-    tour(hv);
+    printf("keel %s: a tour of libkeel on the sim backend in %s\n\n",
+           keel_version(), args.dir);
+    check(keel_hv_open(ctx, "sim", &args, &hv), "opening the sim");
+    check(keel_host_open(ctx, hv, state, 0, &host), "opening the host");
+    tour(hv, host);
+    keel_host_close(host);
     keel_hv_close(hv);
     if (argc <= 1) {
-        char cmd[64];
+        char cmd[128];
 
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", tmpl, state);
         if (system(cmd) != 0)
             fprintf(stderr, "keel-sim-tour: could not remove %s\n", tmpl);
     }
+    free(state);
     keel_ctx_free(ctx);
     return 0;
 }

@@ -119,6 +119,21 @@ keel_ctx_clear_error(struct keel_ctx *ctx)
         slot->set = false;
 }
 
+bool
+keel__error_isset(struct keel_ctx *ctx)
+{
+    struct err_slot *slot = pthread_getspecific(ctx->key);
+
+    return slot && slot->set;
+}
+
+void
+keel__error_unrecord(struct keel_ctx *ctx, bool had)
+{
+    if (!had)
+        keel_ctx_clear_error(ctx);
+}
+
 void
 keel__enter(struct keel_ctx *ctx)
 {

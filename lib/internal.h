@@ -46,6 +46,12 @@ void keel__log(struct keel_ctx *ctx, enum keel_log_level level,
 #define keel_debug(ctx, ...)                                                   \
     keel__log((ctx), KEEL_LOG_DEBUG, __func__, __VA_ARGS__)
 
+/* True when the current call has recorded an error. A step whose failure
+ * is not the call's (a clean-up, a probe that may find nothing) notes it
+ * first and, afterwards, clears the error only when none was recorded
+ * before: keel__error_unrecord(ctx, had). So the first error wins. */
+bool keel__error_isset(struct keel_ctx *ctx);
+void keel__error_unrecord(struct keel_ctx *ctx, bool had);
 void keel__enter(struct keel_ctx *ctx);
 void keel__leave(struct keel_ctx *ctx);
 

@@ -295,6 +295,15 @@ struct keel_hv_ops {
     /* Resumes a domain that shut down with reason suspend, in place (the
      * checkpoint case). xen: xc_domain_resume. */
     int (*domain_resume)(struct keel_hv *hv, uint32_t domid);
+    /* Resets a domain that shut down with reason soft_reset, in place:
+     * same domid and memory, vCPU 0 alone on line, no longer shut down
+     * (the kexec case). xen: xc_domain_soft_reset, then the toolstack
+     * re-seeds the vCPU context. */
+    int (*domain_soft_reset)(struct keel_hv *hv, uint32_t domid);
+    /* Gives a domain a new uuid (the toolstack's rename-restart keeps the
+     * old incarnation under a fresh one). xen: xc_domain_sethandle. */
+    int (*domain_set_uuid)(struct keel_hv *hv, uint32_t domid,
+                           const uint8_t uuid[16]);
     /* xen: xc_domain_getinfolist(domid, 1) and a domid check. */
     int (*domain_info)(struct keel_hv *hv, uint32_t domid,
                        struct keel_hv_dominfo *info);
@@ -470,6 +479,9 @@ int keel_hv_domain_unpause(struct keel_hv *hv, uint32_t domid);
 int keel_hv_domain_shutdown(struct keel_hv *hv, uint32_t domid,
                             enum keel_shutdown_reason reason);
 int keel_hv_domain_resume(struct keel_hv *hv, uint32_t domid);
+int keel_hv_domain_soft_reset(struct keel_hv *hv, uint32_t domid);
+int keel_hv_domain_set_uuid(struct keel_hv *hv, uint32_t domid,
+                            const uint8_t uuid[16]);
 int keel_hv_domain_info(struct keel_hv *hv, uint32_t domid,
                         struct keel_hv_dominfo *info);
 int keel_hv_domain_list(struct keel_hv *hv, uint32_t first,

@@ -264,6 +264,31 @@ keel_hv_domain_resume(struct keel_hv *hv, uint32_t domid)
 }
 
 KEEL_EXPORT int
+keel_hv_domain_soft_reset(struct keel_hv *hv, uint32_t domid)
+{
+    int rc = keel__hv_begin(hv, hv->ops->domain_soft_reset != NULL,
+                            "domain_soft_reset");
+
+    if (rc == 0)
+        rc = hv->ops->domain_soft_reset(hv, domid);
+    return keel__hv_end(hv, rc);
+}
+
+KEEL_EXPORT int
+keel_hv_domain_set_uuid(struct keel_hv *hv, uint32_t domid,
+                        const uint8_t uuid[16])
+{
+    int rc =
+        keel__hv_begin(hv, hv->ops->domain_set_uuid != NULL, "domain_set_uuid");
+
+    if (rc == 0 && !uuid)
+        rc = null_arg(hv, "domain_set_uuid");
+    if (rc == 0)
+        rc = hv->ops->domain_set_uuid(hv, domid, uuid);
+    return keel__hv_end(hv, rc);
+}
+
+KEEL_EXPORT int
 keel_hv_domain_info(struct keel_hv *hv, uint32_t domid,
                     struct keel_hv_dominfo *info)
 {

@@ -9,8 +9,16 @@
  *                                  close, unlink): the least the sim must
  *                                  do for the domain's memory file
  *   sim.domain_create_destroy_100  the same with 100 other domains
- *                                  running, which state.json carries on
- *                                  every save: how creation scales
+ *                                  running
+ *   sim.domain_create_destroy_at_N keel_hv_domain_create of a 4 MiB,
+ *                                  1-vCPU PV domain and its destroy on a
+ *                                  host (cpus=64,memory=4T) with N other
+ *                                  domains running (N = 100, 1000,
+ *                                  10000), vs the same on a host with one
+ *                                  other domain, trial for trial: the
+ *                                  ratio is how much of the one-domain
+ *                                  rate is left at N (1 when the cost is
+ *                                  flat in the number of domains)
  *   sim.logdirty_scan              keel_hv_logdirty_read (PEEK) of the
  *                                  whole bitmap of a 1 GiB domain with a
  *                                  128 MiB working set dirty, vs memcpy
@@ -22,7 +30,8 @@
  *   sim.memory_digest              keel_sim_memory_digest of a 64 MiB
  *                                  domain whose every frame holds data,
  *                                  vs memcpy of as many bytes
- * Arguments, if any, pick groups by name: create, scan, dirty, digest.
+ * Arguments, if any, pick groups by name: create, scale, scan, dirty,
+ * digest.
  * Every sim lives in its own directory under $TMPDIR, removed at the end.
  */
 #include "config.h"
@@ -68,9 +77,10 @@ fail(struct keel_ctx *ctx, int rc, const char *what)
 }
 
 static int
-env_open(struct env *e, struct keel_ctx *ctx, unsigned int flags)
+env_open_spec(struct env *e, struct keel_ctx *ctx, const char *spec,
+              unsigned int flags)
 {
-    struct keel_hv_open_args args = {.flags = flags};
+    struct keel_hv_open_args args = {.spec = spec, .flags = flags};
     int rc;
 
     e->ctx = ctx;
@@ -81,6 +91,12 @@ env_open(struct env *e, struct keel_ctx *ctx, unsigned int flags)
     args.dir = e->dir;
     rc = keel_hv_open(ctx, "sim", &args, &e->hv);
     return rc ? fail(ctx, rc, "opening the sim") : 0;
+}
+
+static int
+env_open(struct env *e, struct keel_ctx *ctx, unsigned int flags)
+{
+    return env_open_spec(e, ctx, NULL, flags);
 }
 
 static void
@@ -208,6 +224,79 @@ bench_create(struct keel_ctx *ctx)
         bench_report(&sim100, &base, "ops/s");
     free(fa.path);
     env_close(&e);
+    return rc;
+}
+
+/* --- (a') create + destroy as the host fills ---------------------- */
+
+#define SCALE_SPEC "cpus=64,memory=4T"
+#define SCALE_KB 4096 /* a 4 MiB guest */
+
+static const uint32_t scale_points[] = {100, 1000, 10000};
+
+/* Grows the host to n running domains besides Domain-0 and the ones the
+ * benchmark creates; *have counts what is there. */
+static int
+fill_to(struct env *e, uint32_t n, uint32_t *have)
+{
+    uint32_t domid;
+    int rc = 0;
+
+    for (; rc == 0 && *have < n; (*have)++) {
+        rc = domain_new(e, SCALE_KB, UINT32_MAX - *have, &domid);
+        if (rc == 0)
+            rc = keel_hv_domain_unpause(e->hv, domid);
+    }
+    return rc ? fail(e->ctx, rc, "filling the host") : 0;
+}
+
+static int
+scale_create_destroy(void *arg, uint64_t n)
+{
+    struct create_arg *a = arg;
+    uint32_t domid;
+    uint64_t i;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        rc = domain_new(a->e, SCALE_KB, a->seq++, &domid);
+        if (rc == 0)
+            rc = keel_hv_domain_destroy(a->e->hv, domid);
+        if (rc)
+            return fail(a->e->ctx, rc, "create + destroy");
+    }
+    return 0;
+}
+
+static int
+bench_scale(struct keel_ctx *ctx)
+{
+    struct env one = {0}, big = {0};
+    struct create_arg ca1 = {&one, 1}, cab = {&big, 1};
+    struct bench_side base = {"sim.domain_create_destroy_at_1",
+                              scale_create_destroy, &ca1, 1};
+    struct bench_side sim = {NULL, scale_create_destroy, &cab, 1};
+    char name[64];
+    uint32_t have1 = 0, have = 0;
+    size_t i;
+    int rc = env_open_spec(&one, ctx, SCALE_SPEC, 0);
+
+    if (rc == 0)
+        rc = env_open_spec(&big, ctx, SCALE_SPEC, 0);
+    if (rc == 0)
+        rc = fill_to(&one, 1, &have1);
+    for (i = 0; rc == 0 && i < ARRAY_SIZE(scale_points); i++) {
+        rc = fill_to(&big, scale_points[i], &have);
+        snprintf(name, sizeof(name), "sim.domain_create_destroy_at_%u",
+                 scale_points[i]);
+        sim.name = name;
+        if (rc == 0)
+            rc = bench_compare(&sim, &base);
+        if (rc == 0)
+            bench_report(&sim, &base, "ops/s");
+    }
+    env_close(&big);
+    env_close(&one);
     return rc;
 }
 
@@ -490,10 +579,8 @@ struct group {
 };
 
 static const struct group groups[] = {
-    {"create", bench_create},
-    {"scan", bench_scan},
-    {"dirty", bench_dirty},
-    {"digest", bench_digest},
+    {"create", bench_create}, {"scale", bench_scale},   {"scan", bench_scan},
+    {"dirty", bench_dirty},   {"digest", bench_digest},
 };
 
 static bool
@@ -521,7 +608,7 @@ main(int argc, char **argv)
             if (!strcmp(argv[i], groups[g].name))
                 break;
         if (g == ARRAY_SIZE(groups)) {
-            fprintf(stderr, "usage: %s [create|scan|dirty|digest]...\n",
+            fprintf(stderr, "usage: %s [create|scale|scan|dirty|digest]...\n",
                     argv[0]);
             return 2;
         }

@@ -43,6 +43,7 @@ sim_new(struct keel_ctx *ctx)
         abort();
     s->ctx = ctx;
     s->lock_fd = s->timer_fd = -1;
+    sim_journal_init(&s->journal);
     return s;
 }
 
@@ -88,8 +89,10 @@ check_domain(struct sim *s, const struct sim_domain *d,
     fuzz_check(d->pending_action >= -1 &&
                    d->pending_action <= KEEL_SHUTDOWN_SOFT_RESET,
                "pending action is none or a shutdown reason");
-    fuzz_check(d->mem.fd < 0 && d->mem.base == NULL && d->n_blobs == 0,
+    fuzz_check(d->mem.base == NULL && d->n_blobs == 0,
                "parsing opens no domain files");
+    fuzz_check(d->settled_ns == s->last_ns,
+               "a record's CPU time is as of the file's clock");
     for (i = 0; i < d->max_vcpus; i++) {
         fuzz_check(d->vcpus[i].rtds.vcpu == i,
                    "RTDS parameters name their vCPU");
@@ -179,8 +182,9 @@ check_same(const struct sim *a, const struct sim *b)
 
     fuzz_check(memcmp(&a->spec, &b->spec, sizeof(a->spec)) == 0,
                "round trip keeps the spec");
-    fuzz_check(a->last_ns == b->last_ns && a->next_domid == b->next_domid,
-               "round trip keeps the clock and next_domid");
+    fuzz_check(a->last_ns == b->last_ns && a->next_domid == b->next_domid &&
+                   a->journal.generation == b->journal.generation,
+               "round trip keeps the clock, next_domid and generation");
     fuzz_check(a->n_pools == b->n_pools, "round trip keeps the pools");
     for (i = 0; i < a->n_pools; i++)
         fuzz_check(same_pool(&a->pools[i], &b->pools[i]),

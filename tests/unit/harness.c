@@ -7,6 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <keel/config.h>
+#include <keel/domain.h>
+
 #include "harness.h"
 
 #define MAX_OPEN 8
@@ -15,6 +20,7 @@ static struct keel_ctx *ctx;
 static char *tmpdir;
 static char pathbuf[4096];
 static struct keel_hv *open_hvs[MAX_OPEN];
+static struct keel_host *open_hosts[MAX_OPEN];
 
 struct keel_ctx *
 th_ctx(void)
@@ -105,6 +111,64 @@ th_sim_domain(struct keel_hv *hv, enum keel_domain_type type, uint32_t vcpus,
     return domid;
 }
 
+struct keel_host *
+th_host_open(struct keel_hv *hv, const char *dir)
+{
+    struct keel_host *host = NULL;
+    int i;
+
+    OK(keel_host_open(th_ctx(), hv, dir ? dir : th_path("state"), 0, &host));
+    for (i = 0; i < MAX_OPEN; i++)
+        if (!open_hosts[i]) {
+            open_hosts[i] = host;
+            return host;
+        }
+    ck_abort_msg("more than %d hosts open", MAX_OPEN);
+    return NULL;
+}
+
+void
+th_host_close(struct keel_host *host)
+{
+    int i;
+
+    for (i = 0; i < MAX_OPEN; i++)
+        if (open_hosts[i] == host)
+            open_hosts[i] = NULL;
+    keel_host_close(host);
+}
+
+void
+th_set_cpus(struct keel_affinity_config *aff, const char *spec)
+{
+    aff->specs = calloc(1, sizeof(char *));
+    ck_assert_ptr_nonnull(aff->specs);
+    OK(keel_cpuspec_normalize(th_ctx(), spec, &aff->specs[0]));
+    aff->count = 1;
+    aff->per_vcpu = false;
+}
+
+char *
+th_break_record(struct keel_host *host, uint32_t domid)
+{
+    struct keel_domain_info info;
+    char u[37], *path;
+
+    OK(keel_domain_info(host, domid, &info));
+    keel_uuid_format(info.uuid, u);
+    ck_assert(asprintf(&path, "%s/domain-%u-%s.json.tmp", th_path("state"),
+                       domid, u) > 0);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    return path;
+}
+
+void
+th_mend(char *path)
+{
+    ck_assert_int_eq(rmdir(path), 0);
+    free(path);
+}
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -116,6 +180,10 @@ teardown(void)
 {
     int i;
 
+    for (i = 0; i < MAX_OPEN; i++) {
+        keel_host_close(open_hosts[i]);
+        open_hosts[i] = NULL;
+    }
     for (i = 0; i < MAX_OPEN; i++) {
         keel_hv_close(open_hvs[i]);
         open_hvs[i] = NULL;

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <stdbool.h>
 
+#include <keel/host.h>
 #include <keel/hv.h>
 #include <keel/keel.h>
 #include <keel/sim.h>
@@ -45,6 +46,22 @@ void th_sim_close(struct keel_hv *hv);
  * unpauses it; returns its domid. Fails the test on error. */
 uint32_t th_sim_domain(struct keel_hv *hv, enum keel_domain_type type,
                        uint32_t vcpus, uint64_t mem_kb);
+
+/* Opens a struct keel_host on hv with state in dir (th_path("state") when
+ * NULL); fails the test on error. Closed at teardown (before the hvs)
+ * unless closed with th_host_close(). */
+struct keel_host *th_host_open(struct keel_hv *hv, const char *dir);
+void th_host_close(struct keel_host *host);
+
+/* Sets aff to one CPU spec (keel's canonical spelling) for every vCPU. */
+struct keel_affinity_config;
+void th_set_cpus(struct keel_affinity_config *aff, const char *spec);
+
+/* Makes the next save of domain domid's record (in th_path("state"))
+ * fail: its temporary file is a directory. Returns the path for
+ * th_mend(), which removes it and frees the path. */
+char *th_break_record(struct keel_host *host, uint32_t domid);
+void th_mend(char *path);
 
 /* A tcase with the harness's teardown and a 60 s timeout. */
 TCase *th_tcase(Suite *s, const char *name);

@@ -306,6 +306,109 @@ START_TEST(memory_mapping_and_page_types)
 }
 END_TEST
 
+/* Domain events queued for domid (reads and disposes every event). */
+static size_t
+domain_events(struct keel_hv *hv, uint32_t domid)
+{
+    struct keel_hv_event evs[32];
+    size_t n, i, found = 0;
+
+    ck_assert_int_eq(keel_hv_event_read(hv, evs, 32, &n), 0);
+    for (i = 0; i < n; i++)
+        found += evs[i].kind == KEEL_HV_EVENT_DOMAIN && evs[i].domid == domid;
+    keel_hv_events_dispose(evs, n);
+    return found;
+}
+
+START_TEST(soft_reset_restarts_vcpu0_in_place)
+{
+    struct keel_hv *hv = th_sim_open(NULL, NULL, KEEL_HV_OPEN_MANUAL_CLOCK);
+    uint32_t d = th_sim_domain(hv, KEEL_DOMAIN_HVM, 3, 16384);
+    struct keel_hv_dominfo before, info;
+    struct keel_hv_vcpuinfo vi;
+    struct keel_cpumap hard;
+
+    keel_cpumap_zero(&hard);
+    keel_cpumap_set(&hard, 3);
+    ck_assert_int_eq(keel_hv_vcpu_set_affinity(hv, d, 1, &hard, NULL), 0);
+    ck_assert_int_eq(keel_hv_domain_pause(hv, d), 0);
+    ck_assert_int_eq(keel_hv_domain_shutdown(hv, d, KEEL_SHUTDOWN_SOFT_RESET),
+                     0);
+    ck_assert_int_eq(keel_hv_domain_info(hv, d, &before), 0);
+    domain_events(hv, d);
+    ck_assert_int_eq(keel_hv_domain_soft_reset(hv, d), 0);
+    ck_assert_uint_eq(domain_events(hv, d), 1);
+    ck_assert_int_eq(keel_hv_domain_info(hv, d, &info), 0);
+    ck_assert(!(info.flags & KEEL_DOMF_SHUTDOWN));
+    ck_assert_uint_eq(info.pause_count, 1); /* kept: still paused */
+    ck_assert_uint_eq(info.online_vcpus, 1);
+    ck_assert_uint_eq(info.max_vcpus, 3);
+    ck_assert_mem_eq(info.uuid, before.uuid, 16);
+    ck_assert_uint_eq(info.tot_kb, before.tot_kb);
+    ck_assert_uint_eq(info.max_kb, before.max_kb);
+    ck_assert_uint_eq(info.poolid, before.poolid);
+    ck_assert_int_eq(keel_hv_vcpu_info(hv, d, 0, &vi), 0);
+    ck_assert(vi.flags & KEEL_VCPUF_ONLINE);
+    ck_assert_int_eq(keel_hv_vcpu_info(hv, d, 1, &vi), 0);
+    ck_assert(!(vi.flags & KEEL_VCPUF_ONLINE));
+    ck_assert(keel_cpumap_equal(&vi.hard, &hard));
+
+    /* It runs again, on vCPU 0 alone. */
+    ck_assert_int_eq(keel_hv_domain_unpause(hv, d), 0);
+    ck_assert_int_eq(keel_sim_clock_advance(hv, 1000000000), 0);
+    ck_assert_int_eq(keel_hv_domain_info(hv, d, &info), 0);
+    ck_assert(info.flags & KEEL_DOMF_RUNNING);
+    ck_assert_uint_eq(info.cpu_time_ns, before.cpu_time_ns + 1000000000);
+
+    /* ... and after a restart. */
+    th_sim_close(hv);
+    hv = th_sim_open(NULL, NULL, KEEL_HV_OPEN_MANUAL_CLOCK);
+    ck_assert_int_eq(keel_hv_domain_info(hv, d, &info), 0);
+    ck_assert_uint_eq(info.online_vcpus, 1);
+    ck_assert(!(info.flags & KEEL_DOMF_SHUTDOWN));
+}
+END_TEST
+
+START_TEST(soft_reset_needs_a_soft_reset_shutdown)
+{
+    /* manual clock: a destroyed domain stays dying until time moves */
+    struct keel_hv *hv = th_sim_open(NULL, NULL, KEEL_HV_OPEN_MANUAL_CLOCK);
+    uint32_t d = th_sim_domain(hv, KEEL_DOMAIN_PV, 2, 8192);
+    uint32_t e = th_sim_domain(hv, KEEL_DOMAIN_PV, 1, 8192);
+
+    th_assert_err(keel_hv_domain_soft_reset(hv, d), KEEL_ESTATE,
+                  "has not shut down");
+    ck_assert_int_eq(keel_hv_domain_shutdown(hv, d, KEEL_SHUTDOWN_POWEROFF), 0);
+    th_assert_err(keel_hv_domain_soft_reset(hv, d), KEEL_ESTATE,
+                  "reason poweroff");
+    th_assert_err(keel_hv_domain_soft_reset(hv, 0), KEEL_EPERM, "Domain-0");
+    th_assert_err(keel_hv_domain_soft_reset(hv, 99), KEEL_ENODOMAIN, "99");
+    ck_assert_int_eq(keel_hv_domain_shutdown(hv, e, KEEL_SHUTDOWN_SOFT_RESET),
+                     0);
+    ck_assert_int_eq(keel_hv_domain_destroy(hv, e), 0);
+    th_assert_err(keel_hv_domain_soft_reset(hv, e), KEEL_ESTATE, "dying");
+}
+END_TEST
+
+START_TEST(set_uuid_renames_in_place)
+{
+    struct keel_hv *hv = th_sim_open(NULL, NULL, 0);
+    uint32_t d = th_sim_domain(hv, KEEL_DOMAIN_PV, 1, 8192);
+    struct keel_hv_dominfo info;
+    uint8_t uuid[16];
+
+    keel_uuid_generate(uuid);
+    ck_assert_int_eq(keel_hv_domain_set_uuid(hv, d, uuid), 0);
+    ck_assert_int_eq(keel_hv_domain_info(hv, d, &info), 0);
+    ck_assert_mem_eq(info.uuid, uuid, 16);
+    th_assert_err(keel_hv_domain_set_uuid(hv, 0, uuid), KEEL_EPERM, "Domain-0");
+    th_sim_close(hv);
+    hv = th_sim_open(NULL, NULL, 0);
+    ck_assert_int_eq(keel_hv_domain_info(hv, d, &info), 0);
+    ck_assert_mem_eq(info.uuid, uuid, 16);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -320,5 +423,8 @@ main(void)
     tcase_add_test(tc, max_memory_and_vcpus);
     tcase_add_test(tc, context_blobs);
     tcase_add_test(tc, memory_mapping_and_page_types);
+    tcase_add_test(tc, soft_reset_restarts_vcpu0_in_place);
+    tcase_add_test(tc, soft_reset_needs_a_soft_reset_shutdown);
+    tcase_add_test(tc, set_uuid_renames_in_place);
     return th_run(s);
 }

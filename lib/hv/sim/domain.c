@@ -6,6 +6,11 @@
  * memory, and it disappears at the next step of simulated time. Domain-0
  * exists from the start and cannot be destroyed, paused or shut down
  * through these calls.
+ *
+ * Domains are kept twice: s->doms sorted by domid, for listing, and
+ * s->by_domid indexed by domid, for finding one in O(1). Insert and remove
+ * keep the host's and the pools' memory and domain counts, so nothing
+ * needs to add them up over every domain.
  */
 #include "config.h"
 
@@ -29,7 +34,7 @@ sim_domain_alloc(uint32_t max_vcpus)
     }
     d->max_vcpus = max_vcpus;
     d->pending_action = -1;
-    d->mem.fd = d->mem.bm_fd = -1;
+    d->due_idx = d->dirtier_idx = SIM_NOWHERE;
     return d;
 }
 
@@ -62,12 +67,11 @@ dom_index(struct sim *s, uint32_t domid, bool *found_r)
 }
 
 struct sim_domain *
-sim_domain_find(struct sim *s, uint32_t domid)
+sim_domain_find(const struct sim *s, uint32_t domid)
 {
-    bool found;
-    size_t i = dom_index(s, domid, &found);
-
-    return found ? s->doms[i] : NULL;
+    if (!s->by_domid || domid >= KEEL_DOMID_FIRST_RESERVED)
+        return NULL;
+    return s->by_domid[domid];
 }
 
 struct sim_domain *
@@ -80,47 +84,170 @@ sim_domain_get(struct sim *s, uint32_t domid)
     return d;
 }
 
+/* Grows *arr (of elem-sized entries) to at least need entries, doubling. */
+static bool
+reserve(void *arr, size_t *cap, size_t need, size_t elem)
+{
+    void **p = arr;
+    size_t n = *cap ? *cap : 16;
+    void *grown;
+
+    if (need <= *cap)
+        return true;
+    while (n < need)
+        n *= 2;
+    grown = realloc(*p, n * elem);
+    if (!grown)
+        return false;
+    *p = grown;
+    *cap = n;
+    return true;
+}
+
+/* Adds (sign 1) or takes away (sign -1) d's share of the totals. */
+static void
+account(struct sim *s, const struct sim_domain *d, int sign)
+{
+    struct sim_pool *p = sim_pool_find(s, d->poolid);
+
+    if (sign > 0)
+        s->used_kb += d->tot_kb;
+    else
+        s->used_kb -= d->tot_kb;
+    if (!p)
+        return;
+    if (sign > 0) {
+        p->n_dom++;
+        p->used_kb += d->tot_kb;
+    } else {
+        p->n_dom--;
+        p->used_kb -= d->tot_kb;
+    }
+}
+
+/* The timeline and the dirtier list get room for every domain here, so
+ * that putting a domain on them cannot fail later. */
 int
 sim_domain_insert(struct sim *s, struct sim_domain *d)
 {
-    struct sim_domain **n;
+    size_t need = s->n_doms + 1, i;
     bool found;
-    size_t i = dom_index(s, d->domid, &found);
 
-    if (found)
+    if (d->domid >= KEEL_DOMID_FIRST_RESERVED)
+        return keel_error(s->ctx, KEEL_EINVAL, "domid %u is reserved",
+                          d->domid);
+    if (sim_domain_find(s, d->domid))
         return keel_error(s->ctx, KEEL_EEXIST, "domain %u exists", d->domid);
-    n = realloc(s->doms, (s->n_doms + 1) * sizeof(*n));
-    if (!n)
+    if (!s->by_domid)
+        s->by_domid = calloc(KEEL_DOMID_FIRST_RESERVED, sizeof(*s->by_domid));
+    if (!s->by_domid ||
+        !reserve(&s->doms, &s->cap_doms, need, sizeof(*s->doms)) ||
+        !reserve(&s->due, &s->cap_due, need, sizeof(*s->due)) ||
+        !reserve(&s->dirtiers, &s->cap_dirtiers, need, sizeof(*s->dirtiers)))
         return keel_error(s->ctx, KEEL_ENOMEM, "out of memory");
-    s->doms = n;
-    memmove(&n[i + 1], &n[i], (s->n_doms - i) * sizeof(*n));
-    n[i] = d;
+    i = dom_index(s, d->domid, &found);
+    memmove(&s->doms[i + 1], &s->doms[i], (s->n_doms - i) * sizeof(*s->doms));
+    s->doms[i] = d;
     s->n_doms++;
+    s->by_domid[d->domid] = d;
+    account(s, d, 1);
     return 0;
 }
 
-static void
-domain_remove(struct sim *s, struct sim_domain *d)
+void
+sim_domain_remove(struct sim *s, struct sim_domain *d)
 {
     bool found;
-    size_t i = dom_index(s, d->domid, &found);
+    size_t i;
 
-    if (!found)
+    if (sim_domain_find(s, d->domid) != d)
         return;
+    i = dom_index(s, d->domid, &found);
     memmove(&s->doms[i], &s->doms[i + 1],
             (s->n_doms - i - 1) * sizeof(*s->doms));
     s->n_doms--;
+    s->by_domid[d->domid] = NULL;
+    account(s, d, -1);
+    sim_timeline_remove(s, d);
+}
+
+void
+sim_domain_set_tot_kb(struct sim *s, struct sim_domain *d, uint64_t kb)
+{
+    bool listed = sim_domain_find(s, d->domid) == d;
+
+    if (listed)
+        account(s, d, -1);
+    d->tot_kb = kb;
+    if (listed)
+        account(s, d, 1);
+}
+
+void
+sim_domain_set_pool(struct sim *s, struct sim_domain *d, uint32_t poolid)
+{
+    bool listed = sim_domain_find(s, d->domid) == d;
+
+    if (listed)
+        account(s, d, -1);
+    d->poolid = poolid;
+    if (listed)
+        account(s, d, 1);
+}
+
+/* After anything state.json holds about d changed: the journal carries
+ * it, and its place on the timeline follows its new state. */
+void
+sim_domain_changed(struct sim *s, struct sim_domain *d)
+{
+    sim_journal_domain(s, d);
+    sim_timeline_update(s, d);
+}
+
+static int
+domain_ready(struct sim *s, struct sim_domain *d)
+{
+    struct sim_pool *p = sim_pool_find(s, d->poolid);
+    int rc = 0;
+
+    if (!p)
+        return keel_error(s->ctx, KEEL_ECORRUPT,
+                          "%s: domain %u is in CPU pool %u, which does not "
+                          "exist",
+                          s->dir, d->domid, d->poolid);
+    p->n_dom++;
+    p->used_kb += d->tot_kb;
+    s->used_kb += d->tot_kb;
+    if (d->domid != 0 && !d->dying) {
+        rc = sim_mem_open(s, d, false);
+        if (rc == 0)
+            rc = sim_blobs_load(s, d);
+    }
+    if (rc == 0)
+        sim_timeline_update(s, d);
+    return rc;
+}
+
+int
+sim_domains_ready(struct sim *s)
+{
+    size_t i;
+    int rc = 0;
+
+    s->used_kb = 0;
+    for (i = 0; i < s->n_pools; i++) {
+        s->pools[i].n_dom = 0;
+        s->pools[i].used_kb = 0;
+    }
+    for (i = 0; rc == 0 && i < s->n_doms; i++)
+        rc = domain_ready(s, s->doms[i]);
+    return rc;
 }
 
 uint64_t
 sim_free_kb(struct sim *s)
 {
-    uint64_t used = 0;
-    size_t i;
-
-    for (i = 0; i < s->n_doms; i++)
-        used += s->doms[i]->tot_kb;
-    return used >= s->spec.memory_kb ? 0 : s->spec.memory_kb - used;
+    return s->used_kb >= s->spec.memory_kb ? 0 : s->spec.memory_kb - s->used_kb;
 }
 
 bool
@@ -167,42 +294,35 @@ sim_domain_fill_info(struct sim *s, const struct sim_domain *d,
     info->max_vcpus = d->max_vcpus;
     info->online_vcpus = online_count(d);
     for (i = 0; i < d->max_vcpus; i++)
-        info->cpu_time_ns += d->vcpus[i].cpu_time_ns;
+        info->cpu_time_ns += sim_vcpu_time(s, d, i);
     info->poolid = d->poolid;
 }
 
-/* The guest (or the hypervisor on its behalf) has shut down. */
+/* The guest (or the hypervisor on its behalf) has shut down; the caller
+ * has settled d. */
 void
 sim_domain_set_shutdown(struct sim *s, struct sim_domain *d, uint32_t reason)
 {
     d->shutdown = true;
     d->shutdown_reason = reason;
     d->pending_action = -1;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     sim_event_queue_domain(s, d->domid);
     sim_watch_fire(s, "@releaseDomain", false);
 }
 
-/* Dying domains go once simulated time has moved past their death. */
+/* A dying domain goes once simulated time has moved past its death; the
+ * timeline calls this then. */
 void
-sim_domain_reap(struct sim *s)
+sim_domain_reap(struct sim *s, struct sim_domain *d)
 {
-    uint64_t now = sim_now(s);
-    size_t i = 0;
+    uint32_t domid = d->domid;
 
-    while (i < s->n_doms) {
-        struct sim_domain *d = s->doms[i];
-
-        if (!d->dying || now <= d->dying_at_ns) {
-            i++;
-            continue;
-        }
-        domain_remove(s, d);
-        sim_event_queue_domain(s, d->domid);
-        sim_watch_fire(s, "@releaseDomain", false);
-        sim_domain_free(d);
-        s->state_dirty = true;
-    }
+    sim_domain_remove(s, d);
+    sim_domain_free(d);
+    sim_journal_gone(s, domid);
+    sim_event_queue_domain(s, domid);
+    sim_watch_fire(s, "@releaseDomain", false);
 }
 
 static void
@@ -232,6 +352,7 @@ sim_dom0_init(struct sim *s)
     d->type = KEEL_DOMAIN_PV;
     d->tot_kb = d->max_kb = s->spec.dom0_mem_kb;
     d->poolid = 0;
+    d->settled_ns = s->last_ns;
     sim_guest_default(d);
     d->guest.busy = false;
     vcpus_init(s, d, d->max_vcpus);
@@ -239,6 +360,8 @@ sim_dom0_init(struct sim *s)
     rc = sim_domain_insert(s, d);
     if (rc)
         sim_domain_free(d);
+    else
+        sim_domain_changed(s, d);
     return rc;
 }
 
@@ -331,6 +454,7 @@ sim_op_domain_create(struct keel_hv *hv, const struct keel_hv_domain_spec *spec,
     d->tot_kb = spec->mem_kb;
     d->max_kb = spec->max_kb;
     d->poolid = spec->poolid;
+    d->settled_ns = s->last_ns;
     d->rng = domid * UINT64_C(0x9E3779B97F4A7C15) ^ spec->uuid[0];
     sim_guest_default(d);
     vcpus_init(s, d, spec->online_vcpus);
@@ -344,13 +468,13 @@ sim_op_domain_create(struct keel_hv *hv, const struct keel_hv_domain_spec *spec,
     if (rc == 0)
         rc = sim_blobs_init(s, d);
     if (rc) {
-        domain_remove(s, d);
+        sim_domain_remove(s, d);
         sim_mem_unlink(s, domid);
         sim_blobs_unlink(s, domid);
         sim_domain_free(d);
         return sim_end(s, rc);
     }
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     *domid_r = domid;
     return sim_end(s, 0);
 }
@@ -381,16 +505,23 @@ sim_op_domain_destroy(struct keel_hv *hv, uint32_t domid)
 
     if (rc || !(d = changeable(s, domid, "destroyed", &rc)))
         return sim_end(s, rc);
+    sim_domain_settle(d, s->last_ns);
     d->dying = true;
     d->dying_at_ns = sim_now(s);
-    d->tot_kb = 0;
+    sim_domain_set_tot_kb(s, d, 0);
     d->pending_action = -1;
     sim_mem_close(&d->mem);
-    sim_mem_unlink(s, domid);
-    sim_blobs_unlink(s, domid);
     sim_blobs_free(d);
-    s->state_dirty = true;
-    return sim_end(s, 0);
+    sim_domain_changed(s, d);
+    /* The journal says it is dying before its files go: a process killed
+     * in between leaves files that the next open removes (sim_mem_gc),
+     * never a live domain without its memory. */
+    rc = sim_sync(s);
+    if (rc == 0) {
+        sim_mem_unlink(s, domid);
+        sim_blobs_unlink(s, domid);
+    }
+    return sim_end(s, rc);
 }
 
 int
@@ -402,8 +533,9 @@ sim_op_domain_pause(struct keel_hv *hv, uint32_t domid)
 
     if (rc || !(d = changeable(s, domid, "paused", &rc)))
         return sim_end(s, rc);
+    sim_domain_settle(d, s->last_ns);
     d->pause_count++;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 
@@ -419,8 +551,9 @@ sim_op_domain_unpause(struct keel_hv *hv, uint32_t domid)
     if (d->pause_count == 0)
         return sim_end(s, keel_error(s->ctx, KEEL_ESTATE,
                                      "domain %u is not paused", domid));
+    sim_domain_settle(d, s->last_ns);
     d->pause_count--;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 
@@ -437,8 +570,10 @@ sim_op_domain_shutdown(struct keel_hv *hv, uint32_t domid,
     if (!keel_shutdown_reason_name(reason))
         return sim_end(s, keel_error(s->ctx, KEEL_EINVAL,
                                      "unknown shutdown reason %d", reason));
-    if (!d->shutdown) /* as on Xen, a second shutdown changes nothing */
+    if (!d->shutdown) { /* as on Xen, a second shutdown changes nothing */
+        sim_domain_settle(d, s->last_ns);
         sim_domain_set_shutdown(s, d, reason);
+    }
     return sim_end(s, 0);
 }
 
@@ -454,8 +589,59 @@ sim_op_domain_resume(struct keel_hv *hv, uint32_t domid)
     if (!d->shutdown || d->shutdown_reason != KEEL_SHUTDOWN_SUSPEND)
         return sim_end(s, keel_error(s->ctx, KEEL_ESTATE,
                                      "domain %u is not suspended", domid));
+    sim_domain_settle(d, s->last_ns);
     d->shutdown = false;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
+    return sim_end(s, 0);
+}
+
+/* What a shut-down guest that asked for a soft reset (kexec) gets: the
+ * domain as it was, running again from vCPU 0 alone; the toolstack then
+ * sets vCPU 0's context. Its pause count is kept, so a paused domain
+ * stays paused. */
+int
+sim_op_domain_soft_reset(struct keel_hv *hv, uint32_t domid)
+{
+    struct sim_domain *d;
+    struct sim *s;
+    uint32_t i;
+    int rc = sim_begin(hv, &s);
+
+    if (rc || !(d = changeable(s, domid, "reset", &rc)))
+        return sim_end(s, rc);
+    if (!d->shutdown)
+        return sim_end(s, keel_error(s->ctx, KEEL_ESTATE,
+                                     "domain %u cannot be soft reset: it "
+                                     "has not shut down",
+                                     domid));
+    if (d->shutdown_reason != KEEL_SHUTDOWN_SOFT_RESET)
+        return sim_end(
+            s,
+            keel_error(s->ctx, KEEL_ESTATE,
+                       "domain %u cannot be soft reset: it shut down "
+                       "with reason %s, not soft_reset",
+                       domid, keel_shutdown_reason_name(d->shutdown_reason)));
+    sim_domain_settle(d, s->last_ns);
+    d->shutdown = false;
+    for (i = 0; i < d->max_vcpus; i++)
+        d->vcpus[i].online = i == 0;
+    sim_domain_changed(s, d);
+    sim_event_queue_domain(s, domid);
+    return sim_end(s, 0);
+}
+
+int
+sim_op_domain_set_uuid(struct keel_hv *hv, uint32_t domid,
+                       const uint8_t uuid[16])
+{
+    struct sim_domain *d;
+    struct sim *s;
+    int rc = sim_begin(hv, &s);
+
+    if (rc || !(d = changeable(s, domid, "given a new uuid", &rc)))
+        return sim_end(s, rc);
+    memcpy(d->uuid, uuid, 16);
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 
@@ -515,7 +701,7 @@ sim_op_domain_set_max_mem(struct keel_hv *hv, uint32_t domid, uint64_t max_kb)
         rc = sim_mem_grow(s, d, max_kb / 4);
     if (rc == 0) {
         d->max_kb = max_kb;
-        s->state_dirty = true;
+        sim_domain_changed(s, d);
     }
     return sim_end(s, rc);
 }
@@ -581,7 +767,7 @@ sim_op_vcpu_set_affinity(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
         v->hard = *hard;
     if (soft)
         v->soft = *soft;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 
@@ -628,7 +814,7 @@ sim_op_vcpu_info(struct keel_hv *hv, uint32_t domid, uint32_t vcpu,
                 d->guest.busy ? KEEL_VCPUF_RUNNING : KEEL_VCPUF_BLOCKED;
     }
     info->cpu = vcpu_where(s, d, vcpu);
-    info->cpu_time_ns = v->cpu_time_ns;
+    info->cpu_time_ns = sim_vcpu_time(s, d, vcpu);
     info->hard = v->hard;
     info->soft = v->soft;
     return sim_end(s, 0);

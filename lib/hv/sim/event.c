@@ -3,8 +3,9 @@
  * Events wait in a queue until event_read takes them. The event fd is a
  * timerfd: armed to fire at once while the queue holds events, else at
  * the next moment simulated time will do something (a guest's delayed
- * shutdown, a dying domain's end), else disarmed. A loop that polls it
- * therefore wakes when a guest acts even if nothing else calls in.
+ * shutdown, a dying domain's end, a request a guest left unread while it
+ * was paused), else disarmed. A loop that polls it therefore wakes when a
+ * guest acts even if nothing else calls in.
  *
  * Watches fire as xenstored's do: once when set, then for every write or
  * removal at or below the watched path (and for a removal above it), with
@@ -66,7 +67,7 @@ sim_event_rearm(struct sim *s)
         arm_at(s, 1);
         return;
     }
-    next = sim_guest_next_deadline(s);
+    next = sim_timeline_next(s);
     if (s->manual_clock && next != UINT64_MAX)
         next = UINT64_MAX; /* manual time moves only when told */
     arm_at(s, next);

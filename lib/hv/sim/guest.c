@@ -5,9 +5,11 @@
  * delay, unless told to ignore requests), brings vCPUs on and off line as
  * cpu/N/availability says, and balloons to memory/target as far as the
  * host's free memory lets it. While it runs it uses CPU time on every
- * online vCPU (all of it when busy, 1% when idle) and dirties memory at
- * its dirty rate over its working set. Paused or shut down, it does
- * nothing; a delayed shutdown waits while the guest is paused.
+ * online vCPU (all of it when busy, 1% when idle; timeline.c counts it)
+ * and dirties memory at its dirty rate over its working set. Paused or
+ * shut down, it does nothing; a delayed shutdown waits while the guest is
+ * paused. The timeline calls sim_guest_due() when a delayed shutdown
+ * falls due or a request left while the guest was paused can be read.
  */
 #include "config.h"
 
@@ -18,29 +20,12 @@
 
 #include "sim.h"
 
-#define IDLE_SHARE 100 /* an idle guest uses 1/100 of its vCPUs */
-
 void
 sim_guest_default(struct sim_domain *d)
 {
     memset(&d->guest, 0, sizeof(d->guest));
     d->guest.shutdown_delay_ms = 100;
     d->guest.busy = true;
-}
-
-static void
-run_for(struct sim *s, struct sim_domain *d, uint64_t ns)
-{
-    uint64_t share = d->guest.busy ? ns : ns / IDLE_SHARE;
-    uint32_t i;
-
-    if (!ns || !sim_domain_runnable(d))
-        return;
-    for (i = 0; i < d->max_vcpus; i++)
-        if (d->vcpus[i].online)
-            d->vcpus[i].cpu_time_ns += share;
-    if (d->mem.base && d->guest.dirty_rate)
-        sim_mem_dirty(s, d, ns);
 }
 
 static void on_shutdown_request(struct sim *s, struct sim_domain *d,
@@ -54,7 +39,7 @@ reread_request(struct sim *s, struct sim_domain *d)
     size_t len;
 
     d->request_waiting = false;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", d->domid);
     if (sim_store_read(s->ctx, s->store, path, &val, &len) == 0)
         on_shutdown_request(s, d, path, val);
@@ -63,44 +48,24 @@ reread_request(struct sim *s, struct sim_domain *d)
     free(val);
 }
 
-/* Time from now - elapsed to now passes for d. */
+/* In the step from start to now: reads a request that waited, then acts
+ * on a delayed shutdown that has fallen due, having run (and dirtied) up
+ * to that moment. */
 void
-sim_guest_advance(struct sim *s, struct sim_domain *d, uint64_t now,
-                  uint64_t elapsed_ns)
+sim_guest_due(struct sim *s, struct sim_domain *d, uint64_t start, uint64_t now)
 {
-    uint64_t start = now - elapsed_ns;
+    uint64_t at;
 
     if (d->request_waiting && sim_domain_runnable(d))
         reread_request(s, d);
-    if (d->pending_action >= 0 && sim_domain_runnable(d) &&
-        d->pending_at_ns <= now) {
-        uint64_t at = d->pending_at_ns > start ? d->pending_at_ns : start;
-
-        run_for(s, d, at - start);
-        sim_domain_set_shutdown(s, d, (uint32_t)d->pending_action);
+    if (d->pending_action < 0 || !sim_domain_runnable(d) ||
+        d->pending_at_ns > now)
         return;
-    }
-    if (d->pending_action >= 0 && !sim_domain_runnable(d))
-        d->pending_at_ns += elapsed_ns; /* a paused guest cannot act */
-    run_for(s, d, elapsed_ns);
-}
-
-uint64_t
-sim_guest_next_deadline(struct sim *s)
-{
-    uint64_t next = UINT64_MAX;
-    size_t i;
-
-    for (i = 0; i < s->n_doms; i++) {
-        const struct sim_domain *d = s->doms[i];
-
-        if (d->pending_action >= 0 && sim_domain_runnable(d) &&
-            d->pending_at_ns < next)
-            next = d->pending_at_ns;
-        if (d->dying && d->dying_at_ns + 1 < next)
-            next = d->dying_at_ns + 1;
-    }
-    return next;
+    at = d->pending_at_ns > start ? d->pending_at_ns : start;
+    sim_domain_settle(d, at);
+    if (d->mem.base && d->guest.dirty_rate)
+        sim_mem_dirty(s, d, at - start);
+    sim_domain_set_shutdown(s, d, (uint32_t)d->pending_action);
 }
 
 static int
@@ -125,14 +90,14 @@ on_shutdown_request(struct sim *s, struct sim_domain *d, const char *path,
         return;
     if (!sim_domain_runnable(d)) { /* seen once the guest runs again */
         d->request_waiting = true;
-        s->state_dirty = true;
+        sim_domain_changed(s, d);
         return;
     }
     d->request_waiting = false;
     d->pending_action = reason;
     d->pending_at_ns =
         sim_now(s) + (uint64_t)d->guest.shutdown_delay_ms * 1000000u;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     /* The guest acknowledges by clearing the request, as Linux does. */
     if (sim_store_write(s->ctx, s->store, path, "", 0) == 0)
         sim_watch_fire(s, path, false);
@@ -152,8 +117,9 @@ on_availability(struct sim *s, struct sim_domain *d, uint32_t vcpu,
         online = false;
     else
         return;
+    sim_domain_settle(d, s->last_ns);
     d->vcpus[vcpu].online = online;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
 }
 
 /* The balloon driver: reach the target as far as free memory allows and
@@ -175,8 +141,8 @@ on_target(struct sim *s, struct sim_domain *d, const char *val)
     if (d->mem.base && target / 4 > d->mem.nr_pfns &&
         sim_mem_grow(s, d, target / 4))
         return;
-    d->tot_kb = target;
-    s->state_dirty = true;
+    sim_domain_set_tot_kb(s, d, target);
+    sim_domain_changed(s, d);
 }
 
 /* Reads a number as the toolstack writes it in a path (decimal, no sign,
@@ -242,8 +208,9 @@ sim_guest_set(struct sim *s, uint32_t domid, const struct keel_sim_guest *guest)
         return keel_error(s->ctx, KEEL_ERANGE,
                           "shutdown delay %u ms is over an hour",
                           guest->shutdown_delay_ms);
+    sim_domain_settle(d, s->last_ns);
     d->guest = *guest;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return 0;
 }
 
@@ -261,6 +228,7 @@ sim_guest_act(struct sim *s, uint32_t domid, enum keel_shutdown_reason reason)
         return keel_error(s->ctx, KEEL_ESTATE,
                           "domain %u is not running, its guest cannot act",
                           domid);
+    sim_domain_settle(d, s->last_ns);
     sim_domain_set_shutdown(s, d, reason);
     return 0;
 }

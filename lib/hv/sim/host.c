@@ -65,7 +65,8 @@ sim_op_cputopo(struct keel_hv *hv, struct keel_hv_cputopo *topo, size_t max,
 
 /* Memory a node has free: its share of the host, less what domains hold,
  * charged to the node of the first CPU of their pool (the sim does not
- * model per-node allocation beyond that). */
+ * model per-node allocation beyond that). Pools keep their domains'
+ * total, so this adds up pools, not domains. */
 static uint64_t
 node_free_kb(struct sim *s, uint32_t node, uint64_t size_kb)
 {
@@ -73,13 +74,12 @@ node_free_kb(struct sim *s, uint32_t node, uint64_t size_kb)
     uint64_t used = 0;
     size_t i;
 
-    for (i = 0; i < s->n_doms; i++) {
-        struct sim_pool *p = sim_pool_find(s, s->doms[i]->poolid);
-        int cpu = p ? keel_cpumap_next(&p->cpus, 0) : 0;
+    for (i = 0; i < s->n_pools; i++) {
+        int cpu = keel_cpumap_next(&s->pools[i].cpus, 0);
 
         cpu_topo(&s->spec, cpu < 0 ? 0 : (uint32_t)cpu, &t);
         if (t.node == node)
-            used += s->doms[i]->tot_kb;
+            used += s->pools[i].used_kb;
     }
     return used >= size_kb ? 0 : size_kb - used;
 }

@@ -1,11 +1,14 @@
 /* mem.c: the sim backend's guest memory
  *
  * A domain's memory is DIR/dom-<domid>.mem, a sparse file of nr_pfns 4 KiB
- * frames, and its log-dirty bitmap is DIR/dom-<domid>.dirty, one bit per
  * frame. Both are mapped MAP_SHARED, so every byte written lands in the
  * page cache at once and survives the process being killed: a toolstack
  * that dies mid-migration finds the guest's memory as the hypervisor would
  * have kept it. The frame count is the file's size, never a second copy.
+ * Files are closed once mapped (a mapping keeps its file) and opened again
+ * by name for what needs a descriptor (growing, foreign mappings, the
+ * digest): a host of ten thousand domains would otherwise need twenty
+ * thousand descriptors.
  *
  * Foreign mappings (sim_mem_map) work as xenforeignmemory_map does: a
  * reserved range of address space with each run of consecutive frames
@@ -114,9 +117,10 @@ file_pages(struct sim *s, int fd, const char *path, uint64_t *nr_r)
     return 0;
 }
 
-/* Maps both files of m at nr frames. On failure m is unchanged. */
+/* Maps the files fd and bm_fd at nr frames into m. On failure m is
+ * unchanged. */
 static int
-mem_map_files(struct sim *s, struct sim_mem *m, uint64_t nr)
+mem_map_files(struct sim *s, struct sim_mem *m, int fd, int bm_fd, uint64_t nr)
 {
     void *base;
     void *bm;
@@ -128,7 +132,7 @@ mem_map_files(struct sim *s, struct sim_mem *m, uint64_t nr)
         return 0;
     }
     base = mmap(NULL, (size_t)nr * KEEL_PAGE_SIZE, PROT_READ | PROT_WRITE,
-                MAP_SHARED, m->fd, 0);
+                MAP_SHARED, fd, 0);
     if (base == MAP_FAILED)
         return keel_error_errno(
             s->ctx, 0, "cannot map %" PRIu64 " frames of guest memory", nr);
@@ -136,8 +140,8 @@ mem_map_files(struct sim *s, struct sim_mem *m, uint64_t nr)
      * ahead (zero-filling) megabytes around every first touch of a hole,
      * which made dirtying a sparse 2 GiB guest cost seconds. */
     madvise(base, (size_t)nr * KEEL_PAGE_SIZE, MADV_RANDOM);
-    bm = mmap(NULL, bitmap_bytes(nr), PROT_READ | PROT_WRITE, MAP_SHARED,
-              m->bm_fd, 0);
+    bm = mmap(NULL, bitmap_bytes(nr), PROT_READ | PROT_WRITE, MAP_SHARED, bm_fd,
+              0);
     if (bm == MAP_FAILED) {
         int rc = keel_error_errno(
             s->ctx, 0, "cannot map a log-dirty bitmap of %" PRIu64 " frames",
@@ -159,16 +163,16 @@ mem_map_files(struct sim *s, struct sim_mem *m, uint64_t nr)
 int
 sim_mem_open(struct sim *s, struct sim_domain *d, bool create)
 {
-    struct sim_mem m = {.fd = -1, .bm_fd = -1};
+    struct sim_mem m = {false, NULL, NULL, 0};
     char *path = NULL;
     uint64_t nr = d->max_kb / 4;
-    int rc;
+    int fd = -1, bm_fd = -1, rc;
 
-    if (d->mem.fd >= 0 || d->mem.base)
+    if (d->mem.open)
         return keel_error(s->ctx, KEEL_ESTATE,
                           "memory of domain %" PRIu32 " is already open",
                           d->domid);
-    rc = mem_file_open(s, d->domid, "mem", create, &m.fd, &path);
+    rc = mem_file_open(s, d->domid, "mem", create, &fd, &path);
     if (rc)
         goto out;
     if (create && nr > MEM_MAX_PFNS)
@@ -176,27 +180,29 @@ sim_mem_open(struct sim *s, struct sim_domain *d, bool create)
                         "%" PRIu64 " KiB of memory is too large to simulate",
                         d->max_kb);
     else if (create)
-        rc = file_resize(s, m.fd, path, nr * KEEL_PAGE_SIZE);
+        rc = file_resize(s, fd, path, nr * KEEL_PAGE_SIZE);
     else
-        rc = file_pages(s, m.fd, path, &nr);
+        rc = file_pages(s, fd, path, &nr);
     if (rc)
         goto out;
     free(path);
     path = NULL;
-    rc = mem_file_open(s, d->domid, "dirty", create, &m.bm_fd, &path);
+    rc = mem_file_open(s, d->domid, "dirty", create, &bm_fd, &path);
     if (rc)
         goto out;
-    rc = file_resize(s, m.bm_fd, path, bitmap_bytes(nr));
+    rc = file_resize(s, bm_fd, path, bitmap_bytes(nr));
     if (rc)
         goto out;
-    rc = mem_map_files(s, &m, nr);
+    rc = mem_map_files(s, &m, fd, bm_fd, nr);
     if (rc)
         goto out;
+    m.open = true;
     d->mem = m;
-    m.fd = m.bm_fd = -1;
-    m.base = m.bitmap = NULL;
 out:
-    sim_mem_close(&m);
+    if (fd >= 0)
+        close(fd);
+    if (bm_fd >= 0)
+        close(bm_fd);
     free(path);
     return rc;
 }
@@ -209,14 +215,9 @@ sim_mem_close(struct sim_mem *mem)
         munmap(mem->base, (size_t)mem->nr_pfns * KEEL_PAGE_SIZE);
     if (mem->bitmap)
         munmap(mem->bitmap, bitmap_bytes(mem->nr_pfns));
-    if (mem->fd >= 0)
-        close(mem->fd);
-    if (mem->bm_fd >= 0)
-        close(mem->bm_fd);
     mem->base = NULL;
     mem->bitmap = NULL;
-    mem->fd = -1;
-    mem->bm_fd = -1;
+    mem->open = false;
 }
 
 static void
@@ -244,31 +245,62 @@ sim_mem_unlink(struct sim *s, uint32_t domid)
 /* Grows the files first and maps them anew before letting the old
  * mappings go, so a failure leaves the domain as it was. Mappings made by
  * sim_mem_map stay valid: they map the file, not d->mem.base. */
+/* Opens the memory file of an open domain's memory and, when bm_fd_r is
+ * not NULL, its bitmap file; a descriptor not opened is -1. */
+static int
+mem_files(struct sim *s, struct sim_domain *d, int *fd_r, int *bm_fd_r)
+{
+    char *path = NULL;
+    int rc;
+
+    *fd_r = -1;
+    if (bm_fd_r)
+        *bm_fd_r = -1;
+    if (!d->mem.open)
+        return keel_error(s->ctx, KEEL_ESTATE,
+                          "memory of domain %" PRIu32 " is not open", d->domid);
+    rc = mem_file_open(s, d->domid, "mem", false, fd_r, &path);
+    free(path);
+    path = NULL;
+    if (rc == 0 && bm_fd_r)
+        rc = mem_file_open(s, d->domid, "dirty", false, bm_fd_r, &path);
+    free(path);
+    return rc;
+}
+
+static int
+resize_both(int fd, int bm_fd, uint64_t nr_pfns)
+{
+    if (ftruncate(fd, (off_t)(nr_pfns * KEEL_PAGE_SIZE)) < 0 ||
+        ftruncate(bm_fd, (off_t)bitmap_bytes(nr_pfns)) < 0)
+        return -1;
+    return 0;
+}
+
 int
 sim_mem_grow(struct sim *s, struct sim_domain *d, uint64_t nr_pfns)
 {
     struct sim_mem m = d->mem;
     uint64_t old = d->mem.nr_pfns;
-    int rc;
+    int fd = -1, bm_fd = -1, rc;
 
     if (nr_pfns <= old)
         return 0;
-    if (d->mem.fd < 0)
-        return keel_error(s->ctx, KEEL_ESTATE,
-                          "memory of domain %" PRIu32 " is not open", d->domid);
     if (nr_pfns > MEM_MAX_PFNS)
         return keel_error(s->ctx, KEEL_ERANGE,
                           "%" PRIu64 " frames are too many to simulate",
                           nr_pfns);
-    if (ftruncate(m.fd, (off_t)(nr_pfns * KEEL_PAGE_SIZE)) < 0 ||
-        ftruncate(m.bm_fd, (off_t)bitmap_bytes(nr_pfns)) < 0) {
+    rc = mem_files(s, d, &fd, &bm_fd);
+    if (rc)
+        goto out;
+    if (resize_both(fd, bm_fd, nr_pfns) < 0) {
         rc = keel_error_errno(s->ctx, 0,
                               "cannot grow the memory of domain %" PRIu32
                               " to %" PRIu64 " frames",
                               d->domid, nr_pfns);
         goto undo;
     }
-    rc = mem_map_files(s, &m, nr_pfns);
+    rc = mem_map_files(s, &m, fd, bm_fd, nr_pfns);
     if (rc)
         goto undo;
     if (d->mem.base)
@@ -276,14 +308,18 @@ sim_mem_grow(struct sim *s, struct sim_domain *d, uint64_t nr_pfns)
     if (d->mem.bitmap)
         munmap(d->mem.bitmap, bitmap_bytes(old));
     d->mem = m;
-    return 0;
+    goto out;
 undo:
     /* The new tail was never mapped, so nothing in it is lost. */
-    if (ftruncate(m.fd, (off_t)(old * KEEL_PAGE_SIZE)) < 0 ||
-        ftruncate(m.bm_fd, (off_t)bitmap_bytes(old)) < 0)
+    if (resize_both(fd, bm_fd, old) < 0)
         keel_warn(s->ctx,
                   "cannot shrink the memory of domain %" PRIu32 " back: %s",
                   d->domid, strerror(errno));
+out:
+    if (fd >= 0)
+        close(fd);
+    if (bm_fd >= 0)
+        close(bm_fd);
     return rc;
 }
 
@@ -293,9 +329,10 @@ mark_dirty(struct sim_domain *d, uint64_t pfn)
     d->mem.bitmap[pfn / 8] |= (uint8_t)(1u << (pfn % 8));
 }
 
-/* Maps each run of consecutive frames with one mmap over the reserve. */
+/* Maps each run of consecutive frames of fd with one mmap over the
+ * reserve. */
 static int
-map_runs(struct sim *s, struct sim_domain *d, uint8_t *area,
+map_runs(struct sim *s, struct sim_domain *d, int fd, uint8_t *area,
          const uint64_t *pfns, size_t n, int prot)
 {
     size_t i = 0;
@@ -307,8 +344,7 @@ map_runs(struct sim *s, struct sim_domain *d, uint8_t *area,
         while (i + run < n && pfns[i + run] == pfns[i] + run)
             run++;
         p = mmap(area + i * KEEL_PAGE_SIZE, run * KEEL_PAGE_SIZE, prot,
-                 MAP_SHARED | MAP_FIXED, d->mem.fd,
-                 (off_t)(pfns[i] * KEEL_PAGE_SIZE));
+                 MAP_SHARED | MAP_FIXED, fd, (off_t)(pfns[i] * KEEL_PAGE_SIZE));
         if (p == MAP_FAILED)
             return keel_error_errno(
                 s->ctx, 0, "cannot map frame %" PRIu64 " of domain %" PRIu32,
@@ -323,13 +359,13 @@ sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns, size_t n,
             bool writable, void **addr_r)
 {
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    uint8_t *area;
+    uint8_t *area = MAP_FAILED;
     size_t i;
-    int rc;
+    int fd = -1, rc;
 
     if (n == 0 || n > SIZE_MAX / KEEL_PAGE_SIZE)
         return keel_error(s->ctx, KEEL_EINVAL, "cannot map %zu frames", n);
-    if (d->mem.fd < 0)
+    if (!d->mem.open)
         return keel_error(s->ctx, KEEL_ESTATE,
                           "memory of domain %" PRIu32 " is not open", d->domid);
     for (i = 0; i < n; i++)
@@ -338,14 +374,21 @@ sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns, size_t n,
                               "frame %" PRIu64 " is beyond domain %" PRIu32
                               "'s %" PRIu64 " frames",
                               pfns[i], d->domid, d->mem.nr_pfns);
-    area = mmap(NULL, n * KEEL_PAGE_SIZE, PROT_NONE,
-                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED)
-        return keel_error_errno(
-            s->ctx, 0, "cannot reserve %zu frames of address space", n);
-    rc = map_runs(s, d, area, pfns, n, prot);
+    rc = mem_files(s, d, &fd, NULL);
+    if (rc == 0) {
+        area = mmap(NULL, n * KEEL_PAGE_SIZE, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED)
+            rc = keel_error_errno(
+                s->ctx, 0, "cannot reserve %zu frames of address space", n);
+    }
+    if (rc == 0)
+        rc = map_runs(s, d, fd, area, pfns, n, prot);
+    if (fd >= 0)
+        close(fd);
     if (rc) {
-        munmap(area, n * KEEL_PAGE_SIZE);
+        if (area != MAP_FAILED)
+            munmap(area, n * KEEL_PAGE_SIZE);
         return rc;
     }
     /* We cannot see writes through the mapping, so under log-dirty every
@@ -555,12 +598,12 @@ digest_add(uint64_t acc[2], const uint64_t h[2], uint64_t pfn)
     acc[1] = lane(acc[1], h[1] + pfn, MIX_K1);
 }
 
-/* Finds the next frame range the file holds as data, [*start_r, *end_r),
- * at or after pfn; false when the rest of the file is a hole. A file
- * system without SEEK_DATA reports everything as data. */
+/* Finds the next frame range the file fd holds as data, [*start_r,
+ * *end_r), at or after pfn; false when the rest of the file is a hole. A
+ * file system without SEEK_DATA reports everything as data. */
 static int
-next_data(struct sim *s, struct sim_domain *d, uint64_t pfn, uint64_t *start_r,
-          uint64_t *end_r, bool *found_r)
+next_data(struct sim *s, struct sim_domain *d, int fd, uint64_t pfn,
+          uint64_t *start_r, uint64_t *end_r, bool *found_r)
 {
     uint64_t nr = d->mem.nr_pfns;
     off_t data, hole;
@@ -568,7 +611,7 @@ next_data(struct sim *s, struct sim_domain *d, uint64_t pfn, uint64_t *start_r,
     *found_r = true;
     *start_r = pfn;
     *end_r = nr;
-    data = lseek(d->mem.fd, (off_t)(pfn * KEEL_PAGE_SIZE), SEEK_DATA);
+    data = lseek(fd, (off_t)(pfn * KEEL_PAGE_SIZE), SEEK_DATA);
     if (data < 0 && errno == ENXIO) {
         *found_r = false;
         return 0;
@@ -578,7 +621,7 @@ next_data(struct sim *s, struct sim_domain *d, uint64_t pfn, uint64_t *start_r,
     if (data < 0)
         return keel_error_errno(
             s->ctx, 0, "cannot scan the memory of domain %" PRIu32, d->domid);
-    hole = lseek(d->mem.fd, data, SEEK_HOLE);
+    hole = lseek(fd, data, SEEK_HOLE);
     *start_r = (uint64_t)data / KEEL_PAGE_SIZE;
     if (hole > data)
         *end_r = ((uint64_t)hole + KEEL_PAGE_SIZE - 1) / KEEL_PAGE_SIZE;
@@ -590,7 +633,7 @@ next_data(struct sim *s, struct sim_domain *d, uint64_t pfn, uint64_t *start_r,
 }
 
 static int
-digest_frames(struct sim *s, struct sim_domain *d, uint64_t acc[2])
+digest_frames(struct sim *s, struct sim_domain *d, int fd, uint64_t acc[2])
 {
     static const uint8_t zero[KEEL_PAGE_SIZE];
     uint64_t zh[2], h[2], pfn = 0, start, end;
@@ -599,7 +642,7 @@ digest_frames(struct sim *s, struct sim_domain *d, uint64_t acc[2])
 
     hash_frame(zero, zh);
     while (pfn < d->mem.nr_pfns) {
-        rc = next_data(s, d, pfn, &start, &end, &found);
+        rc = next_data(s, d, fd, pfn, &start, &end, &found);
         if (rc)
             return rc;
         if (!found)
@@ -619,12 +662,13 @@ sim_mem_digest(struct sim *s, struct sim_domain *d, char hex[33])
 {
     uint64_t acc[2] = {MIX_K2, MIX_K1};
     uint64_t a, b;
-    int rc;
+    int fd, rc;
 
-    if (d->mem.fd < 0)
-        return keel_error(s->ctx, KEEL_ESTATE,
-                          "memory of domain %" PRIu32 " is not open", d->domid);
-    rc = digest_frames(s, d, acc);
+    rc = mem_files(s, d, &fd, NULL);
+    if (rc == 0)
+        rc = digest_frames(s, d, fd, acc);
+    if (fd >= 0)
+        close(fd);
     if (rc)
         return rc;
     /* Fold in the frame count, then mix the lanes into each other; every
@@ -659,11 +703,15 @@ mem_file_domid(const char *name, uint32_t *domid_r)
     return true;
 }
 
-/* Best effort: a file that cannot be removed is logged and left. */
+/* Removes the files of domains that do not exist, and of dying ones: a
+ * process killed between recording a destroy and removing its files
+ * leaves them. Best effort: a file that cannot be removed is logged and
+ * left. */
 int
 sim_mem_gc(struct sim *s)
 {
     DIR *dir = opendir(s->dir);
+    struct sim_domain *d;
     struct dirent *de;
     uint32_t domid;
 
@@ -674,15 +722,17 @@ sim_mem_gc(struct sim *s)
         de = readdir(dir);
         if (!de)
             break;
-        if (!mem_file_domid(de->d_name, &domid) || sim_domain_find(s, domid))
+        if (!mem_file_domid(de->d_name, &domid))
+            continue;
+        d = sim_domain_find(s, domid);
+        if (d && !d->dying)
             continue;
         if (unlinkat(dirfd(dir), de->d_name, 0) < 0)
             keel_warn(s->ctx, "cannot remove orphaned %s/%s: %s", s->dir,
                       de->d_name, strerror(errno));
         else
-            keel_warn(s->ctx,
-                      "removed %s/%s: domain %" PRIu32 " does not exist",
-                      s->dir, de->d_name, domid);
+            keel_warn(s->ctx, "removed %s/%s: domain %" PRIu32 " %s", s->dir,
+                      de->d_name, domid, d ? "is dying" : "does not exist");
     }
     if (errno) {
         int rc = keel_error_errno(s->ctx, 0, "cannot read %s", s->dir);

@@ -110,7 +110,7 @@ sim_op_logdirty_enable(struct keel_hv *hv, uint32_t domid)
                                      domid));
     sim_mem_logdirty_clear(d);
     d->logdirty = true;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 
@@ -124,7 +124,7 @@ sim_op_logdirty_disable(struct keel_hv *hv, uint32_t domid)
     if (rc || !(d = mem_domain(s, domid, &rc)))
         return sim_end(s, rc);
     d->logdirty = false;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 

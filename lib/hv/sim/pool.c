@@ -7,7 +7,8 @@
  * resets its scheduler parameters (weight, cap, RTDS per vCPU) to the new
  * scheduler's defaults and its vCPUs' affinity to every CPU, as Xen's
  * sched_move_domain does; removing a CPU breaks the hard affinity of vCPUs
- * left with no CPU of their pool.
+ * left with no CPU of their pool. Each pool counts its domains and their
+ * memory (domain.c keeps the counts), so asking costs nothing per domain.
  */
 #include "config.h"
 
@@ -101,12 +102,9 @@ sim_sched_pool_default(enum keel_scheduler sched,
 uint32_t
 sim_pool_n_dom(struct sim *s, uint32_t poolid)
 {
-    uint32_t n = 0;
-    size_t i;
+    struct sim_pool *p = sim_pool_find(s, poolid);
 
-    for (i = 0; i < s->n_doms; i++)
-        n += s->doms[i]->poolid == poolid;
-    return n;
+    return p ? p->n_dom : 0;
 }
 
 int
@@ -170,7 +168,7 @@ sim_op_cpupool_create(struct keel_hv *hv, uint32_t *poolid_io,
     rc = sim_pool_insert(s, &p);
     if (rc == 0) {
         *poolid_io = p.poolid;
-        s->state_dirty = true;
+        sim_journal_pools(s);
     }
     return sim_end(s, rc);
 }
@@ -197,7 +195,7 @@ sim_op_cpupool_destroy(struct keel_hv *hv, uint32_t poolid)
     pool_index(s, poolid, &found);
     memmove(p, p + 1, (size_t)(&s->pools[s->n_pools] - (p + 1)) * sizeof(*p));
     s->n_pools--;
-    s->state_dirty = true;
+    sim_journal_pools(s);
     return sim_end(s, 0);
 }
 
@@ -260,7 +258,7 @@ sim_op_cpupool_add_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
         return sim_end(s, keel_error(s->ctx, KEEL_EBUSY,
                                      "CPU %u is in a pool already", cpu));
     keel_cpumap_set(&p->cpus, cpu);
-    s->state_dirty = true;
+    sim_journal_pools(s);
     return sim_end(s, 0);
 }
 
@@ -282,6 +280,7 @@ break_affinity(struct sim *s, const struct sim_pool *p)
                 keel_warn(s->ctx, "breaking hard affinity of d%uv%u", d->domid,
                           v);
                 keel_cpumap_fill(&d->vcpus[v].hard, s->spec.cpus);
+                sim_domain_changed(s, d);
             }
     }
 }
@@ -305,7 +304,7 @@ sim_op_cpupool_remove_cpu(struct keel_hv *hv, uint32_t poolid, uint32_t cpu)
                                      cpu, poolid));
     keel_cpumap_clear(&p->cpus, cpu);
     break_affinity(s, p);
-    s->state_dirty = true;
+    sim_journal_pools(s);
     return sim_end(s, 0);
 }
 
@@ -330,14 +329,14 @@ sim_op_cpupool_move_domain(struct keel_hv *hv, uint32_t poolid, uint32_t domid)
                                      "CPU pool %u has no CPUs", poolid));
     if (d->poolid == poolid)
         return sim_end(s, 0);
-    d->poolid = poolid;
+    sim_domain_set_pool(s, d, poolid);
     sim_sched_dom_default(p->params.sched, &d->sched);
     for (v = 0; v < d->max_vcpus; v++) {
         sim_sched_rtds_default(v, &d->vcpus[v].rtds);
         keel_cpumap_fill(&d->vcpus[v].hard, s->spec.cpus);
         keel_cpumap_fill(&d->vcpus[v].soft, s->spec.cpus);
     }
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 

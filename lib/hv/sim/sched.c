@@ -82,7 +82,7 @@ sim_op_sched_domain_set(struct keel_hv *hv, uint32_t domid,
                                      keel_scheduler_name(params->sched)));
     }
     d->sched = *params;
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 
@@ -160,7 +160,7 @@ sim_op_sched_rtds_set(struct keel_hv *hv, uint32_t domid,
             return sim_end(s, rc);
     for (i = 0; i < n; i++)
         d->vcpus[vcpus[i].vcpu].rtds = vcpus[i];
-    s->state_dirty = true;
+    sim_domain_changed(s, d);
     return sim_end(s, 0);
 }
 
@@ -221,7 +221,7 @@ sim_op_sched_pool_set(struct keel_hv *hv, uint32_t poolid,
     rc = check_pool_params(s, params);
     if (rc == 0) {
         p->params = *params;
-        s->state_dirty = true;
+        sim_journal_pools(s);
     }
     return sim_end(s, rc);
 }

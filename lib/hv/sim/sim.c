@@ -4,13 +4,15 @@
  * A sim directory holds one simulated host:
  *   lock        flock()ed by the process that has the host open; holds its
  *               pid so a second opener can say who has it
- *   state.json  host, pools, domains (state.c)
- *   store.json  the store tree (store.c)
+ *   state.json  host, pools, domains as of the last compaction (state.c)
+ *   store.json  the store tree as of then (store.c)
+ *   journal     every op's changes since (journal.c)
  *   dom-N.mem, dom-N.dirty, dom-N.ctx   per-domain memory, log-dirty
- *               bitmap and context blobs (mem.c, domain.c)
- * Files are replaced by rename, so a process killed at any point leaves
- * either the old or the new version; the next opener carries on from it,
- * as a real hypervisor outlives its toolstack.
+ *               bitmap and context blobs (mem.c, blob.c)
+ * Snapshots are replaced by rename and the journal grows a whole line per
+ * op, so a process killed at any point leaves the state before or after
+ * each op; the next opener carries on from it, as a real hypervisor
+ * outlives its toolstack.
  */
 #include "config.h"
 
@@ -44,21 +46,18 @@ sim_now(struct sim *s)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Lets simulated time act: CPU time, dirtying, guests' delayed answers and
- * the reaping of dying domains. Changes that must survive a restart mark
- * the state dirty; the rest (CPU time, the clock) is recomputed from the
- * saved clock by the next opener. */
+/* Lets simulated time act: dirtying, guests' delayed answers and the
+ * reaping of dying domains, for the domains the timeline holds. Changes
+ * that must survive a restart go into the journal; CPU time and the clock
+ * are recomputed from the saved clock by the next opener. */
 int
 sim_advance(struct sim *s)
 {
     uint64_t now = sim_now(s);
-    size_t i;
 
     if (now < s->last_ns)
         now = s->last_ns; /* the wall clock stepped back: wait for it */
-    sim_domain_reap(s);
-    for (i = 0; i < s->n_doms; i++)
-        sim_guest_advance(s, s->doms[i], now, now - s->last_ns);
+    sim_timeline_run(s, s->last_ns, now);
     s->last_ns = now;
     return 0;
 }
@@ -67,19 +66,8 @@ sim_advance(struct sim *s)
 int
 sim_sync(struct sim *s)
 {
-    int rc = 0;
+    int rc = sim_journal_sync(s);
 
-    if (s->state_dirty) {
-        rc = sim_state_save(s);
-        if (rc == 0)
-            s->state_dirty = false;
-    }
-    if (rc == 0 && sim_store_dirty(s->store)) {
-        char *file = sim_path(s, "store.json");
-
-        rc = file ? sim_store_save(s->ctx, s->store, file) : KEEL_ENOMEM;
-        free(file);
-    }
     sim_event_rearm(s);
     return rc;
 }
@@ -110,8 +98,9 @@ sim_end(struct sim *s, int rc)
 static bool
 sim_file_name(const char *name)
 {
-    static const char *const fixed[] = {"lock", "state.json", "state.json.tmp",
-                                        "store.json", "store.json.tmp"};
+    static const char *const fixed[] = {
+        "lock",           "state.json", "state.json.tmp", "store.json",
+        "store.json.tmp", "journal",    "journal.tmp"};
     size_t i;
 
     for (i = 0; i < ARRAY_SIZE(fixed); i++)
@@ -191,12 +180,14 @@ out:
 }
 
 /* A new host: Pool-0 with every CPU, Domain-0, and the store entries that
- * Xen's dom0 start-up writes. */
+ * Xen's dom0 start-up writes; the open's sync writes the first snapshots. */
 static int
 boot_host(struct sim *s, const char *spec_text)
 {
     int rc;
 
+    s->last_ns = sim_now(s);
+    s->journal.compact = true;
     rc = keel_sim_spec_parse(s->ctx, spec_text, &s->spec);
     if (rc == 0)
         rc = sim_pool0_init(s);
@@ -208,11 +199,11 @@ boot_host(struct sim *s, const char *spec_text)
     if (rc == 0)
         rc = sim_store_write(s->ctx, s->store, "/local/domain/0/domid", "0", 1);
     s->next_domid = 1;
-    s->state_dirty = true;
     return rc;
 }
 
-/* An existing host: the spec, if one is given, must be the one it has. */
+/* An existing host: the snapshots, the journal over them, then the
+ * domains' files. The spec, if one is given, must be the one it has. */
 static int
 load_host(struct sim *s, const char *spec_text)
 {
@@ -230,6 +221,10 @@ load_host(struct sim *s, const char *spec_text)
     if (rc == KEEL_ENOENT)
         rc = keel_error(s->ctx, KEEL_ECORRUPT, "%s is missing", file);
     free(file);
+    if (rc == 0)
+        rc = sim_journal_load(s);
+    if (rc == 0)
+        rc = sim_domains_ready(s);
     if (rc || !spec_text || !*spec_text)
         return rc;
     rc = keel_sim_spec_parse(s->ctx, spec_text, &want);
@@ -279,6 +274,7 @@ sim_open(struct keel_hv *hv, const struct keel_hv_open_args *args)
     s->hv = hv;
     s->ctx = ctx;
     s->lock_fd = s->timer_fd = -1;
+    sim_journal_init(&s->journal);
     s->manual_clock = (args->flags & KEEL_HV_OPEN_MANUAL_CLOCK) != 0;
     keel_hv_set_priv(hv, s);
     s->dir = keel__strdup(ctx, args->dir);
@@ -289,8 +285,8 @@ sim_open(struct keel_hv *hv, const struct keel_hv_open_args *args)
         rc = take_lock(s);
     if (rc == 0)
         rc = fresh ? boot_host(s, args->spec) : load_host(s, args->spec);
-    if (rc == 0 && fresh)
-        s->last_ns = sim_now(s);
+    if (rc == 0)
+        sim_store_log(s->store, true); /* from here on, for the journal */
     if (rc == 0)
         rc = sim_mem_gc(s);
     if (rc == 0)
@@ -314,6 +310,10 @@ sim_free(struct sim *s)
     for (i = 0; i < s->n_doms; i++)
         sim_domain_free(s->doms[i]);
     free(s->doms);
+    free(s->by_domid);
+    free(s->due);
+    free(s->dirtiers);
+    sim_journal_free(&s->journal);
     free(s->pools);
     sim_store_free(s->store);
     sim_watches_free(s);
@@ -352,6 +352,8 @@ const struct keel_hv_ops keel__sim_ops = {
     .domain_unpause = sim_op_domain_unpause,
     .domain_shutdown = sim_op_domain_shutdown,
     .domain_resume = sim_op_domain_resume,
+    .domain_soft_reset = sim_op_domain_soft_reset,
+    .domain_set_uuid = sim_op_domain_set_uuid,
     .domain_info = sim_op_domain_info,
     .domain_list = sim_op_domain_list,
     .domain_set_max_mem = sim_op_domain_set_max_mem,

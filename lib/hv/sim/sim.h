@@ -1,27 +1,46 @@
 /* sim.h: internals of the simulated Xen host, shared by lib/hv/sim/ files
  *
  * Files and what they own:
- *   sim.c    the ops table, open/close, the directory lock, the clock and
- *            the "advance" step that lets simulated time act; keel_sim_*
- *   state.c  state.json: host, pools, domains (read, write atomically)
- *   spec.c   the host spec string
- *   host.c   physical info, CPU topology, NUMA nodes
- *   domain.c domains, vCPUs, affinity
- *   blob.c   context blobs (dom-N.ctx) and their ops
- *   memops.c the migration primitives over mem.c
- *   pool.c   CPU pools
- *   sched.c  scheduler parameters per domain, vCPU (RTDS) and pool
- *   guest.c  the guest model: control/shutdown, cpu availability, balloon,
- *            actions on its own
- *   event.c  the event queue, the store ops and watches, the event fd
- *   store.c  the xenstore-like tree and store.json
- *   mem.c    guest memory files, mappings, log-dirty, dirtying, digest
+ *   sim.c      the ops table, open/close, the directory lock, the clock
+ *              and the "advance" step that lets simulated time act;
+ *              keel_sim_*
+ *   state.c    state.json: host, pools, domains (read, write atomically),
+ *              and the pool and domain records the journal shares
+ *   journal.c  DIR/journal: each op's changes appended as one line,
+ *              replayed over the snapshots (state.json, store.json) at
+ *              open, folded into new snapshots when it grows; the marks
+ *              of what the next line carries
+ *   timeline.c what simulated time must visit: a heap of domains by
+ *              deadline, the dirtying guests; CPU time counted lazily
+ *   spec.c     the host spec string
+ *   host.c     physical info, CPU topology, NUMA nodes
+ *   domain.c   domains, vCPUs, affinity, soft reset; memory and pool totals
+ *   blob.c     context blobs (dom-N.ctx) and their ops
+ *   memops.c   the migration primitives over mem.c
+ *   pool.c     CPU pools
+ *   sched.c    scheduler parameters per domain, vCPU (RTDS) and pool
+ *   guest.c    the guest model: control/shutdown, cpu availability,
+ *              balloon, actions on its own
+ *   event.c    the event queue, the store ops and watches, the event fd
+ *   store.c    the xenstore-like tree, store.json and its journal changes
+ *   mem.c      guest memory files, mappings, log-dirty, dirtying, digest
  *
  * Time: nothing happens between calls. Every op first calls sim_advance(),
- * which applies what simulated time has done since the last call: CPU time,
- * pages dirtied, guest answers whose delay has passed. The event fd is a
- * timerfd armed for the next such deadline, so a waiting loop wakes when a
- * guest would act even if nobody calls in.
+ * which applies what simulated time has done since the last call: pages
+ * dirtied, guest answers whose delay has passed, dying domains gone. The
+ * event fd is a timerfd armed for the next such deadline, so a waiting
+ * loop wakes when a guest would act even if nobody calls in.
+ *
+ * Scale: an op costs O(1) or O(log domains), however many domains the
+ * host has (listing domains and pool ops that touch every domain of a
+ * pool excepted). So nothing per op walks all domains: domains are found
+ * through a table indexed by domid; advance visits only the domains on
+ * the timeline (timeline.c) and the dirtying guests; CPU time is computed
+ * when read; memory and pool totals are kept as domains change; and the
+ * sync at the end of an op appends only what changed to the journal.
+ * Whatever changes a domain calls sim_domain_changed() afterwards, and
+ * sim_domain_settle() first when the change alters the rate at which it
+ * uses CPU time (running or not, busy, vCPUs on line).
  */
 #ifndef KEEL_SIM_INTERNAL_H
 #define KEEL_SIM_INTERNAL_H
@@ -36,12 +55,13 @@
 #include "../../internal.h"
 
 #define SIM_STATE_FORMAT "keel-sim"
-#define SIM_STATE_VERSION 1
+#define SIM_STATE_VERSION 2
 #define SIM_MAX_VCPUS 512
+#define SIM_NOWHERE SIZE_MAX /* not on the timeline / dirtier list */
 
 struct sim_vcpu {
     bool online;
-    uint64_t cpu_time_ns;
+    uint64_t cpu_time_ns; /* up to the domain's settled_ns */
     struct keel_cpumap hard;
     struct keel_cpumap soft;
     struct keel_hv_sched_rtds rtds;
@@ -57,10 +77,11 @@ struct sim_blob {
 
 /* A domain's memory: DIR/dom-<domid>.mem holds nr_pfns frames (sparse),
  * DIR/dom-<domid>.dirty the log-dirty bitmap; both mapped MAP_SHARED, so
- * what is written survives the process. Owned by mem.c. */
+ * what is written survives the process. No file stays open: the mappings
+ * keep the files, so ten thousand domains need no descriptors. Owned by
+ * mem.c. */
 struct sim_mem {
-    int fd;
-    int bm_fd;
+    bool open;       /* files mapped (base is NULL when nr_pfns is 0) */
     uint8_t *base;   /* nr_pfns * 4096 bytes, or NULL */
     uint8_t *bitmap; /* (nr_pfns + 7) / 8 bytes, or NULL */
     uint64_t nr_pfns;
@@ -92,12 +113,25 @@ struct sim_domain {
     struct sim_blob *blobs;
     size_t n_blobs;
     struct sim_mem mem;
+    /* CPU time is accounted up to settled_ns (and, while the guest
+     * cannot run, its pending_at_ns moved on to then); from there on it
+     * is computed when read (timeline.c). Records in state.json and the
+     * journal are settled at their file's or batch's clock_ns. */
+    uint64_t settled_ns;
+    /* Not persisted. */
+    uint64_t due_ns;    /* when simulated time must visit it (timeline.c) */
+    size_t due_idx;     /* its place in s->due, or SIM_NOWHERE */
+    size_t dirtier_idx; /* its place in s->dirtiers, or SIM_NOWHERE */
+    bool changed;       /* listed for the next journal batch */
 };
 
 struct sim_pool {
     uint32_t poolid;
     struct keel_cpumap cpus;
     struct keel_hv_sched_pool params; /* params.sched is the scheduler */
+    /* Not persisted: kept as domains come, go and move. */
+    uint32_t n_dom;   /* domains in the pool, dying ones included */
+    uint64_t used_kb; /* their tot_kb */
 };
 
 struct sim_watch {
@@ -106,6 +140,20 @@ struct sim_watch {
 };
 
 struct sim_store;
+
+/* DIR/journal and what the next batch carries (journal.c). */
+struct sim_journal {
+    int fd;                  /* open for appending, or -1 */
+    uint64_t generation;     /* state.json's; 0: no journal belongs to it */
+    uint64_t bytes;          /* the journal's length */
+    uint64_t snapshot_bytes; /* state.json + store.json */
+    bool compact;            /* the next sync writes new snapshots */
+    bool pools;              /* the pool list changed */
+    uint32_t *doms;          /* changed domains (d->changed), by domid */
+    size_t n_doms, cap_doms;
+    uint32_t *gone; /* domains that went */
+    size_t n_gone, cap_gone;
+};
 
 struct sim {
     struct keel_hv *hv;
@@ -119,7 +167,13 @@ struct sim {
     uint64_t last_ns;         /* time of the last advance */
     uint32_t next_domid;      /* where the next domid search starts */
     struct sim_domain **doms; /* sorted by domid */
-    size_t n_doms;
+    size_t n_doms, cap_doms;
+    struct sim_domain **by_domid; /* KEEL_DOMID_FIRST_RESERVED slots */
+    uint64_t used_kb;             /* tot_kb of all domains */
+    struct sim_domain **due;      /* heap on (due_ns, domid) */
+    size_t n_due, cap_due;
+    struct sim_domain **dirtiers; /* guests with a dirty rate */
+    size_t n_dirtiers, cap_dirtiers;
     struct sim_pool *pools; /* sorted by poolid */
     size_t n_pools;
     struct sim_store *store;
@@ -128,8 +182,8 @@ struct sim {
     struct keel_hv_event *events; /* queued, oldest first */
     size_t n_events;
     size_t cap_events;
-    bool no_sync;     /* a failed open: write nothing on close */
-    bool state_dirty; /* state.json needs writing */
+    struct sim_journal journal;
+    bool no_sync; /* a failed open: write nothing on close */
 };
 
 /* sim.c */
@@ -141,23 +195,77 @@ char *sim_path(struct sim *s, const char *name);
 /* spec.c: keel_sim_spec_parse is public; these format for state.json. */
 int sim_spec_check(struct keel_ctx *ctx, const struct keel_sim_spec *spec);
 
-/* state.c */
+/* state.c: state.json, and the records the journal shares with it */
+struct yajl_val_s;
+struct yajl_gen_t;
+/* Reads state.json alone; sim_domains_ready() finishes a load. */
 int sim_state_load(struct sim *s);
 int sim_state_parse(struct sim *s, const char *file, const char *text);
+/* Writes state.json whole, settling every domain at the clock first. */
 int sim_state_save(struct sim *s);
+void sim_state_gen_pools(struct yajl_gen_t *g, const struct sim *s);
+void sim_state_gen_domain(struct yajl_gen_t *g, const struct sim_domain *d);
+/* Replace s's pools with the array v / read one domain record; where
+ * names the place in messages (KEEL_ECORRUPT). */
+int sim_state_read_pools(struct sim *s, const char *where,
+                         struct yajl_val_s *v);
+int sim_state_read_domain(struct sim *s, const char *where,
+                          struct yajl_val_s *v, struct sim_domain **d_r);
+
+/* journal.c */
+void sim_journal_init(struct sim_journal *j);
+void sim_journal_free(struct sim_journal *j);
+/* Replays DIR/journal over the loaded snapshots (after sim_state_load
+ * and the store's load); drops a torn last line. */
+int sim_journal_load(struct sim *s);
+/* Parses journal text (the whole file) into s: the fuzz target's door. */
+int sim_journal_replay(struct sim *s, const char *file, char *text, size_t len,
+                       size_t *good_r);
+/* Appends what changed as one line, or writes new snapshots when the
+ * journal has grown (or must be rewritten). */
+int sim_journal_sync(struct sim *s);
+int sim_journal_compact(struct sim *s);
+/* Marks for the next batch. */
+void sim_journal_domain(struct sim *s, struct sim_domain *d);
+void sim_journal_gone(struct sim *s, uint32_t domid);
+void sim_journal_pools(struct sim *s);
+
+/* timeline.c */
+/* Accounts d's CPU time up to now (and moves a stopped guest's pending
+ * action on); call before changing what its CPU rate depends on. */
+void sim_domain_settle(struct sim_domain *d, uint64_t now);
+uint64_t sim_vcpu_time(const struct sim *s, const struct sim_domain *d,
+                       uint32_t vcpu);
+/* Puts d where its state says on the heap and the dirtier list. */
+void sim_timeline_update(struct sim *s, struct sim_domain *d);
+void sim_timeline_remove(struct sim *s, struct sim_domain *d);
+/* Does what falls due in (start, now]: reaping, guests' answers,
+ * dirtying. */
+void sim_timeline_run(struct sim *s, uint64_t start, uint64_t now);
+/* The next deadline, or UINT64_MAX. */
+uint64_t sim_timeline_next(const struct sim *s);
 
 /* domain.c */
-struct sim_domain *sim_domain_find(struct sim *s, uint32_t domid);
+struct sim_domain *sim_domain_find(const struct sim *s, uint32_t domid);
 struct sim_domain *sim_domain_get(struct sim *s, uint32_t domid);
+/* Insert and remove keep the memory and pool totals; remove takes the
+ * domain off the timeline and does not free it. */
 int sim_domain_insert(struct sim *s, struct sim_domain *d);
+void sim_domain_remove(struct sim *s, struct sim_domain *d);
 void sim_domain_free(struct sim_domain *d);
 struct sim_domain *sim_domain_alloc(uint32_t max_vcpus);
+void sim_domain_changed(struct sim *s, struct sim_domain *d);
+void sim_domain_set_tot_kb(struct sim *s, struct sim_domain *d, uint64_t kb);
+void sim_domain_set_pool(struct sim *s, struct sim_domain *d, uint32_t poolid);
+/* After a load: checks every domain's pool, recounts the totals, opens
+ * the memory and context of live domains, builds the timeline. */
+int sim_domains_ready(struct sim *s);
 uint64_t sim_free_kb(struct sim *s);
 void sim_domain_fill_info(struct sim *s, const struct sim_domain *d,
                           struct keel_hv_dominfo *info);
 void sim_domain_set_shutdown(struct sim *s, struct sim_domain *d,
                              uint32_t reason);
-void sim_domain_reap(struct sim *s);
+void sim_domain_reap(struct sim *s, struct sim_domain *d);
 int sim_dom0_init(struct sim *s);
 bool sim_domain_runnable(const struct sim_domain *d);
 
@@ -181,10 +289,10 @@ int sim_pool0_init(struct sim *s);
 
 /* guest.c */
 void sim_guest_default(struct sim_domain *d);
-void sim_guest_advance(struct sim *s, struct sim_domain *d, uint64_t now,
-                       uint64_t elapsed_ns);
+/* d is due on the timeline: a request to read, an action to take. */
+void sim_guest_due(struct sim *s, struct sim_domain *d, uint64_t start,
+                   uint64_t now);
 void sim_guest_store_written(struct sim *s, const char *path, const char *val);
-uint64_t sim_guest_next_deadline(struct sim *s);
 
 /* event.c */
 int sim_event_open(struct sim *s);
@@ -213,6 +321,18 @@ int sim_store_list(struct keel_ctx *ctx, struct sim_store *store,
                    const char *path, char ***names_r, size_t *n_r);
 /* True when something changed since the last save or load. */
 bool sim_store_dirty(const struct sim_store *store);
+/* With logging on, every write and removal that changes the tree is also
+ * kept as a change, for the journal, until sim_store_changes_clear. */
+void sim_store_log(struct sim_store *store, bool on);
+size_t sim_store_n_changes(const struct sim_store *store);
+/* The changes as a JSON array; 0, or non-zero when yajl_gen failed. */
+int sim_store_gen_changes(const struct sim_store *store, struct yajl_gen_t *g);
+void sim_store_changes_clear(struct sim_store *store);
+/* Applies a JSON array of changes; KEEL_ECORRUPT naming where when it
+ * is not one sim_store_gen_changes wrote. Replaying changes that the
+ * tree already holds leaves it as it is. */
+int sim_store_replay(struct keel_ctx *ctx, struct sim_store *store,
+                     const char *where, struct yajl_val_s *changes);
 /* Writes the tree to file atomically (temporary file, then rename). */
 int sim_store_save(struct keel_ctx *ctx, struct sim_store *store,
                    const char *file);
@@ -260,6 +380,9 @@ int sim_op_domain_unpause(struct keel_hv *hv, uint32_t domid);
 int sim_op_domain_shutdown(struct keel_hv *hv, uint32_t domid,
                            enum keel_shutdown_reason reason);
 int sim_op_domain_resume(struct keel_hv *hv, uint32_t domid);
+int sim_op_domain_soft_reset(struct keel_hv *hv, uint32_t domid);
+int sim_op_domain_set_uuid(struct keel_hv *hv, uint32_t domid,
+                           const uint8_t uuid[16]);
 int sim_op_domain_info(struct keel_hv *hv, uint32_t domid,
                        struct keel_hv_dominfo *info);
 int sim_op_domain_list(struct keel_hv *hv, uint32_t first,

@@ -1,12 +1,23 @@
 /* state.c: DIR/state.json, the simulated host's pools and domains
  *
- * Written whole, to state.json.tmp and renamed into place, after every op
- * that changed something a restart must see. No fsync: the sim guards
- * against its process dying, not the machine losing power.
+ * The snapshot the journal (journal.c) starts from: written whole, to
+ * state.json.tmp and renamed into place, when the journal is compacted.
+ * A pool or domain record here is also what a journal batch carries for
+ * a changed pool list or domain, so the writers and readers of records
+ * serve both. No fsync: the sim guards against its process dying, not
+ * the machine losing power.
  *
- * Checklist when changing the format: state_write_*, state_read_*, the
- * version (SIM_STATE_VERSION) when an old reader would misread it, the
- * seeds in tests/data/fuzz/sim-state/, tests/unit/test-sim-persist.c.
+ * Version 2 added "journal_generation", the generation of the journal
+ * that belongs to this snapshot (0: none). A version 1 file, which keel
+ * wrote before there was a journal, holds the whole state and is read as
+ * generation 0. A keel that knows only version 1 refuses version 2, which
+ * it would misread: it would lose what the journal holds.
+ *
+ * Checklist when changing the format: write_*, read_*, the version
+ * (SIM_STATE_VERSION) when an old reader would misread it, the journal
+ * format in journal.c (it embeds these records), the seeds in
+ * tests/data/fuzz/sim-state/ and sim-journal/,
+ * tests/unit/test-sim-persist.c.
  */
 #include "config.h"
 
@@ -150,6 +161,23 @@ write_domain(yajl_gen g, const struct sim_domain *d)
     yajl_gen_map_close(g);
 }
 
+void
+sim_state_gen_pools(yajl_gen g, const struct sim *s)
+{
+    size_t i;
+
+    yajl_gen_array_open(g);
+    for (i = 0; i < s->n_pools; i++)
+        write_pool(g, &s->pools[i]);
+    yajl_gen_array_close(g);
+}
+
+void
+sim_state_gen_domain(yajl_gen g, const struct sim_domain *d)
+{
+    write_domain(g, d);
+}
+
 static void
 write_state(yajl_gen g, struct sim *s)
 {
@@ -162,11 +190,9 @@ write_state(yajl_gen g, struct sim *s)
     put_key_bool(g, "manual_clock", s->manual_clock);
     put_key_int(g, "clock_ns", (long long)s->last_ns);
     put_key_int(g, "next_domid", s->next_domid);
+    put_key_int(g, "journal_generation", (long long)s->journal.generation);
     put_str(g, "pools");
-    yajl_gen_array_open(g);
-    for (i = 0; i < s->n_pools; i++)
-        write_pool(g, &s->pools[i]);
-    yajl_gen_array_close(g);
+    sim_state_gen_pools(g, s);
     put_str(g, "domains");
     yajl_gen_array_open(g);
     for (i = 0; i < s->n_doms; i++)
@@ -199,15 +225,18 @@ write_file(struct sim *s, const char *file, const unsigned char *buf,
     return rc;
 }
 
+/* Every domain is settled at the clock, which is what its record means. */
 int
 sim_state_save(struct sim *s)
 {
     const unsigned char *buf;
     char *file = sim_path(s, "state.json");
     yajl_gen g = yajl_gen_alloc(NULL);
-    size_t len;
+    size_t len, i;
     int rc;
 
+    for (i = 0; i < s->n_doms; i++)
+        sim_domain_settle(s->doms[i], s->last_ns);
     if (!file || !g) {
         rc = keel_error(s->ctx, KEEL_ENOMEM, "out of memory");
         goto out;
@@ -407,6 +436,7 @@ read_domain_fields(struct reader *r, yajl_val o, struct sim_domain *d)
     d->request_waiting = get_bool(r, o, "request_waiting");
     d->dirty_seq = get_uint(r, o, "dirty_seq", INT64_MAX);
     d->rng = d->domid * UINT64_C(0x9E3779B97F4A7C15) ^ d->dirty_seq;
+    d->settled_ns = r->s->last_ns; /* a record is as of its clock */
     p = sim_pool_find(r->s, d->poolid);
     if (!p)
         fault(r, "domain in a pool that does not exist", NULL);
@@ -415,45 +445,62 @@ read_domain_fields(struct reader *r, yajl_val o, struct sim_domain *d)
         fault(r, "domain memory is not in pages", NULL);
 }
 
-static void
-read_domain(struct reader *r, yajl_val o)
+/* A domain record, into a new struct not yet in r->s. */
+static struct sim_domain *
+parse_domain(struct reader *r, yajl_val o)
 {
     yajl_val vcpus = field(r, o, "vcpus", yajl_t_array);
     struct sim_domain *d;
     size_t i, n = vcpus ? YAJL_GET_ARRAY(vcpus)->len : 0;
 
     if (r->rc)
-        return;
+        return NULL;
     if (n < 1 || n > SIM_MAX_VCPUS) {
         fault(r, "a domain needs 1..512 vCPUs", NULL);
-        return;
+        return NULL;
     }
     d = sim_domain_alloc((uint32_t)n);
     if (!d) {
         r->rc = keel_error(r->s->ctx, KEEL_ENOMEM, "out of memory");
-        return;
+        return NULL;
     }
     read_domain_fields(r, o, d);
     read_guest(r, o, &d->guest);
     for (i = 0; i < n && r->rc == 0; i++)
         read_vcpu(r, YAJL_GET_ARRAY(vcpus)->values[i], (uint32_t)i,
                   &d->vcpus[i]);
-    if (r->rc == 0 && sim_domain_find(r->s, d->domid))
-        fault(r, "duplicate domid", NULL);
     if (r->rc == 0)
-        r->rc = sim_domain_insert(r->s, d);
-    if (r->rc == 0)
-        return;
+        return d;
     sim_domain_free(d);
+    return NULL;
 }
 
 static void
-read_array(struct reader *r, yajl_val root, const char *key,
-           void (*one)(struct reader *, yajl_val, void *), void *arg)
+read_domain(struct reader *r, yajl_val o)
 {
-    yajl_val a = field(r, root, key, yajl_t_array);
+    struct sim_domain *d = parse_domain(r, o);
+
+    if (!d)
+        return;
+    if (sim_domain_find(r->s, d->domid))
+        fault(r, "duplicate domid", NULL);
+    if (r->rc == 0)
+        r->rc = sim_domain_insert(r->s, d);
+    if (r->rc)
+        sim_domain_free(d);
+}
+
+/* Each object of the array a (the value of key) through one(). */
+static void
+read_entries(struct reader *r, yajl_val a, const char *key,
+             void (*one)(struct reader *, yajl_val, void *), void *arg)
+{
     size_t i;
 
+    if (a && !YAJL_IS_ARRAY(a)) {
+        fault(r, "missing or mistyped field", key);
+        return;
+    }
     for (i = 0; a && i < YAJL_GET_ARRAY(a)->len && r->rc == 0; i++) {
         yajl_val v = YAJL_GET_ARRAY(a)->values[i];
 
@@ -462,6 +509,13 @@ read_array(struct reader *r, yajl_val root, const char *key,
         else
             one(r, v, arg);
     }
+}
+
+static void
+read_array(struct reader *r, yajl_val root, const char *key,
+           void (*one)(struct reader *, yajl_val, void *), void *arg)
+{
+    read_entries(r, field(r, root, key, yajl_t_array), key, one, arg);
 }
 
 static void
@@ -476,10 +530,22 @@ one_domain(struct reader *r, yajl_val v, void *unused)
     read_domain(r, v);
 }
 
+/* The pools array a (of state.json or of a journal batch) into r->s. */
+static void
+read_pools(struct reader *r, yajl_val a)
+{
+    struct keel_cpumap taken;
+
+    keel_cpumap_zero(&taken);
+    read_entries(r, a, "pools", one_pool, &taken);
+    if (r->rc == 0 && !sim_pool_find(r->s, 0))
+        fault(r, "Pool-0 is missing", NULL);
+}
+
 static void
 read_root(struct reader *r, yajl_val root)
 {
-    struct keel_cpumap taken;
+    uint64_t version;
 
     if (!YAJL_IS_OBJECT(root)) {
         fault(r, "not a JSON object", NULL);
@@ -490,39 +556,25 @@ read_root(struct reader *r, yajl_val root)
                            "%s is not a keel sim state file", r->file);
         return;
     }
-    if (get_uint(r, root, "version", UINT32_MAX) != SIM_STATE_VERSION)
-        fault(r, "unsupported version", NULL);
+    version = get_uint(r, root, "version", UINT32_MAX);
+    if (r->rc == 0 && (version < 1 || version > SIM_STATE_VERSION)) {
+        r->rc = keel_error(r->s->ctx, KEEL_ECORRUPT,
+                           "%s: version %" PRIu64 ", but this keel reads "
+                           "versions 1 to %d",
+                           r->file, version, SIM_STATE_VERSION);
+        return;
+    }
     read_spec(r, root);
     get_bool(r, root, "manual_clock");
     r->s->last_ns = get_uint(r, root, "clock_ns", INT64_MAX);
     r->s->next_domid =
         (uint32_t)get_uint(r, root, "next_domid", KEEL_DOMID_FIRST_RESERVED);
-    keel_cpumap_zero(&taken);
-    read_array(r, root, "pools", one_pool, &taken);
-    if (r->rc == 0 && !sim_pool_find(r->s, 0))
-        fault(r, "Pool-0 is missing", NULL);
+    r->s->journal.generation =
+        version < 2 ? 0 : get_uint(r, root, "journal_generation", INT64_MAX);
+    read_pools(r, field(r, root, "pools", yajl_t_array));
     read_array(r, root, "domains", one_domain, NULL);
     if (r->rc == 0 && !sim_domain_find(r->s, 0))
         fault(r, "Domain-0 is missing", NULL);
-}
-
-/* Opens the memory and context of every live domain but Domain-0. */
-static int
-open_domains(struct sim *s)
-{
-    size_t i;
-    int rc = 0;
-
-    for (i = 0; rc == 0 && i < s->n_doms; i++) {
-        struct sim_domain *d = s->doms[i];
-
-        if (d->domid == 0 || d->dying)
-            continue;
-        rc = sim_mem_open(s, d, false);
-        if (rc == 0)
-            rc = sim_blobs_load(s, d);
-    }
-    return rc;
 }
 
 /* Parses text (NUL-terminated) as state.json into s, which must be empty.
@@ -579,9 +631,33 @@ sim_state_load(struct sim *s)
         return file ? KEEL_ECORRUPT : KEEL_ENOMEM;
     }
     rc = sim_state_parse(s, file, text);
-    if (rc == 0)
-        rc = open_domains(s);
     free(text);
     free(file);
     return rc;
+}
+
+/* --- records for the journal --- */
+
+int
+sim_state_read_pools(struct sim *s, const char *where, yajl_val v)
+{
+    struct reader r = {s, where, 0};
+
+    free(s->pools);
+    s->pools = NULL;
+    s->n_pools = 0;
+    read_pools(&r, v);
+    return r.rc;
+}
+
+int
+sim_state_read_domain(struct sim *s, const char *where, yajl_val v,
+                      struct sim_domain **d_r)
+{
+    struct reader r = {s, where, 0};
+
+    if (!YAJL_IS_OBJECT(v))
+        fault(&r, "a domain record is not an object", NULL);
+    *d_r = r.rc ? NULL : parse_domain(&r, v);
+    return r.rc;
 }

@@ -12,6 +12,16 @@
  * whole new tree and swaps it in only once the file has been checked end
  * to end.
  *
+ * Changes: with logging on (the sim's), every write or removal that
+ * changes the tree is also kept as a change until the journal has taken
+ * it (sim_store_gen_changes, sim_store_replay). The change is prepared
+ * with the rest of the write's allocations, so a tree never changes
+ * without its change being kept. Replaying a series of changes over a
+ * tree that already holds them gives that tree again: a node's fate
+ * depends only on the last change that set it, removed it or one of its
+ * parents, or created it as the parent of a write; so a journal that is
+ * replayed over a store.json written after it is harmless.
+ *
  * Depth: yajl_gen refuses to nest deeper than YAJL_MAX_DEPTH (128) and
  * each node costs two levels of store.json (its object and its "c"
  * object), so a path has at most STORE_MAX_DEPTH components; a tree that
@@ -45,6 +55,11 @@
  * Checklist when changing it: bump STORE_VERSION (and decide whether older
  * files still load), save_node() and load_node() here, the round-trip and
  * corrupt-file tests in tests/unit/test-sim-store.c.
+ *
+ * A change, in the journal: {"w": PATH, "v": "text"} or {"w": PATH, "x":
+ * "hex"} (a write, the value as in a node), or {"rm": PATH} (a removal).
+ * Checklist: gen_change() and replay_change() here, the journal's format
+ * (journal.c), the journal tests in tests/unit/test-sim-persist.c.
  */
 #define STORE_FORMAT "keel-sim-store"
 #define STORE_VERSION 1
@@ -65,9 +80,21 @@ struct node {
     char name[]; /* "" for the root */
 };
 
+/* A change kept for the journal: a write of val (len bytes), or a
+ * removal. */
+struct change {
+    bool removed;
+    char *path;
+    uint8_t *val;
+    size_t len;
+};
+
 struct sim_store {
     struct node *root;
     bool dirty;
+    bool log;               /* keep changes */
+    struct change *changes; /* oldest first */
+    size_t n_changes, cap_changes;
 };
 
 /* Where a path leads: the deepest node on it that exists. */
@@ -254,6 +281,8 @@ sim_store_free(struct sim_store *store)
 {
     if (!store)
         return;
+    sim_store_changes_clear(store);
+    free(store->changes);
     node_free(store->root);
     free(store);
 }
@@ -322,6 +351,26 @@ sim_store_check_path(struct keel_ctx *ctx, const char *path)
     return 0;
 }
 
+/* sim_store_check_path's rules, without a message: for paths read from a
+ * file, whose fault is the file's. */
+static bool
+path_valid(const char *path)
+{
+    size_t len = strnlen(path, STORE_PATH_MAX + 1), start, end, depth = 0;
+
+    if (len > STORE_PATH_MAX || path[0] != '/')
+        return false;
+    if (len == 1)
+        return true;
+    for (start = 1; start <= len; start = end + 1) {
+        end = start + name_span(path + start);
+        if (end == start || (path[end] != '/' && path[end] != '\0') ||
+            ++depth > STORE_MAX_DEPTH)
+            return false;
+    }
+    return true;
+}
+
 int
 sim_store_read(struct keel_ctx *ctx, struct sim_store *store, const char *path,
                char **val_r, size_t *len_r)
@@ -349,6 +398,66 @@ sim_store_read(struct keel_ctx *ctx, struct sim_store *store, const char *path,
     if (len_r)
         *len_r = w.node->len;
     return 0;
+}
+
+/* Prepares the change a write or removal of path will make: a copy of
+ * the path in *c and room for it in the log. Nothing when logging is off.
+ * False when out of memory. */
+static bool
+change_prepare(struct sim_store *store, const char *path, struct change *c)
+{
+    struct change *grown;
+    size_t cap;
+
+    memset(c, 0, sizeof(*c));
+    if (!store->log)
+        return true;
+    if (store->n_changes == store->cap_changes) {
+        cap = store->cap_changes ? 2 * store->cap_changes : 8;
+        grown = realloc(store->changes, cap * sizeof(*grown));
+        if (!grown)
+            return false;
+        store->changes = grown;
+        store->cap_changes = cap;
+    }
+    c->path = strdup(path);
+    return c->path != NULL;
+}
+
+/* Keeps a prepared change (taking its path and val), or drops it. */
+static void
+change_commit(struct sim_store *store, struct change *c, bool keep)
+{
+    if (keep && c->path) {
+        store->changes[store->n_changes++] = *c;
+        return;
+    }
+    free(c->path);
+    free(c->val);
+}
+
+void
+sim_store_log(struct sim_store *store, bool on)
+{
+    store->log = on;
+}
+
+size_t
+sim_store_n_changes(const struct sim_store *store)
+{
+    return store->n_changes;
+}
+
+void
+sim_store_changes_clear(struct sim_store *store)
+{
+    size_t i;
+
+    for (i = 0; i < store->n_changes; i++) {
+        free(store->changes[i].path);
+        free(store->changes[i].val);
+    }
+    store->n_changes = 0;
 }
 
 /* Builds the missing part of a path, rest = "/b/c", as a detached chain
@@ -408,18 +517,33 @@ kids_reserve(struct node *n)
     return true;
 }
 
-/* Gives an existing node the value copy (which it takes over). */
-static void
+/* Gives an existing node the value copy (which it takes over); false
+ * when the node held that value already. */
+static bool
 node_set(struct sim_store *store, struct node *n, uint8_t *copy, size_t len)
 {
     if (n->len == len && (len == 0 || memcmp(n->val, copy, len) == 0)) {
         free(copy);
-        return;
+        return false;
     }
     free(n->val);
     n->val = copy;
     n->len = len;
     store->dirty = true;
+    return true;
+}
+
+/* A second copy of a value, for the change; false when out of memory. */
+static bool
+change_value(struct change *c, const void *val, size_t len)
+{
+    if (!c->path || len == 0)
+        return true;
+    c->val = malloc(len);
+    if (c->val)
+        memcpy(c->val, val, len);
+    c->len = len;
+    return c->val != NULL;
 }
 
 int
@@ -428,6 +552,7 @@ sim_store_write(struct keel_ctx *ctx, struct sim_store *store, const char *path,
 {
     struct node *top, *leaf = NULL;
     uint8_t *copy = NULL;
+    struct change c;
     struct walk w;
     int rc;
 
@@ -441,22 +566,29 @@ sim_store_write(struct keel_ctx *ctx, struct sim_store *store, const char *path,
     if (!val && len > 0)
         return keel_error(ctx, KEEL_EINVAL,
                           "value for %s is NULL but %zu bytes long", path, len);
+    if (!change_prepare(store, path, &c) || !change_value(&c, val, len)) {
+        change_commit(store, &c, false);
+        return keel_error(ctx, KEEL_ENOMEM, "writing %s: out of memory", path);
+    }
     if (len > 0) {
         copy = malloc(len);
-        if (!copy)
+        if (!copy) {
+            change_commit(store, &c, false);
             return keel_error(ctx, KEEL_ENOMEM, "writing %s: out of memory",
                               path);
+        }
         memcpy(copy, val, len);
     }
     walk(store, path, &w);
     if (*w.rest == '\0') {
-        node_set(store, w.node, copy, len);
+        change_commit(store, &c, node_set(store, w.node, copy, len));
         return 0;
     }
     top = chain_new(w.rest, &leaf);
     if (!top || !kids_reserve(w.node)) {
         node_free(top);
         free(copy);
+        change_commit(store, &c, false);
         return keel_error(ctx, KEEL_ENOMEM, "writing %s: out of memory", path);
     }
     leaf->val = copy;
@@ -466,14 +598,33 @@ sim_store_write(struct keel_ctx *ctx, struct sim_store *store, const char *path,
     w.node->kids[w.gap] = top;
     w.node->n_kids++;
     store->dirty = true;
+    change_commit(store, &c, true);
     return 0;
+}
+
+/* Takes the node w found (not the root) out of the tree and frees it. */
+static void
+node_unlink(struct sim_store *store, const struct walk *w)
+{
+    struct node *parent = w->parent;
+
+    memmove(&parent->kids[w->idx], &parent->kids[w->idx + 1],
+            (parent->n_kids - w->idx - 1) * sizeof(*parent->kids));
+    parent->n_kids--;
+    if (parent->n_kids == 0) {
+        free(parent->kids);
+        parent->kids = NULL;
+        parent->cap_kids = 0;
+    }
+    node_free(w->node);
+    store->dirty = true;
 }
 
 int
 sim_store_remove(struct keel_ctx *ctx, struct sim_store *store,
                  const char *path)
 {
-    struct node *parent;
+    struct change c;
     struct walk w;
     int rc;
 
@@ -486,17 +637,11 @@ sim_store_remove(struct keel_ctx *ctx, struct sim_store *store,
     walk(store, path, &w);
     if (*w.rest != '\0')
         return keel_error(ctx, KEEL_ENOENT, "no store node %s", path);
-    parent = w.parent;
-    memmove(&parent->kids[w.idx], &parent->kids[w.idx + 1],
-            (parent->n_kids - w.idx - 1) * sizeof(*parent->kids));
-    parent->n_kids--;
-    if (parent->n_kids == 0) {
-        free(parent->kids);
-        parent->kids = NULL;
-        parent->cap_kids = 0;
-    }
-    node_free(w.node);
-    store->dirty = true;
+    if (!change_prepare(store, path, &c))
+        return keel_error(ctx, KEEL_ENOMEM, "removing %s: out of memory", path);
+    c.removed = true;
+    change_commit(store, &c, true);
+    node_unlink(store, &w);
     return 0;
 }
 
@@ -556,23 +701,28 @@ gen_str(yajl_gen g, const char *s)
     return yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
-/* Returns 0, or non-zero when yajl_gen failed. */
+/* "v" or "x" and the value; 0, or non-zero when yajl_gen failed. */
 static int
-save_value(struct saver *sv, const struct node *n)
+save_bytes(struct saver *sv, const uint8_t *val, size_t len)
 {
     static const char digits[] = "0123456789abcdef";
     size_t i;
 
-    if (printable(n->val, n->len))
+    if (printable(val, len))
         return gen_str(sv->g, "v") ||
-               yajl_gen_string(sv->g, n->len ? n->val : (const uint8_t *)"",
-                               n->len);
-    for (i = 0; i < n->len; i++) {
-        sv->hex[2 * i] = digits[n->val[i] >> 4];
-        sv->hex[2 * i + 1] = digits[n->val[i] & 0xf];
+               yajl_gen_string(sv->g, len ? val : (const uint8_t *)"", len);
+    for (i = 0; i < len; i++) {
+        sv->hex[2 * i] = digits[val[i] >> 4];
+        sv->hex[2 * i + 1] = digits[val[i] & 0xf];
     }
     return gen_str(sv->g, "x") ||
-           yajl_gen_string(sv->g, (const uint8_t *)sv->hex, 2 * n->len);
+           yajl_gen_string(sv->g, (const uint8_t *)sv->hex, 2 * len);
+}
+
+static int
+save_value(struct saver *sv, const struct node *n)
+{
+    return save_bytes(sv, n->val, n->len);
 }
 
 static int
@@ -679,6 +829,39 @@ out:
     free(sv);
     free(tmp);
     return rc;
+}
+
+/* --- changes, for the journal --------------------------------------------- */
+
+static int
+gen_change(struct saver *sv, const struct change *c)
+{
+    if (yajl_gen_map_open(sv->g))
+        return -1;
+    if (c->removed)
+        return gen_str(sv->g, "rm") || gen_str(sv->g, c->path) ||
+               yajl_gen_map_close(sv->g);
+    return gen_str(sv->g, "w") || gen_str(sv->g, c->path) ||
+           save_bytes(sv, c->val, c->len) || yajl_gen_map_close(sv->g);
+}
+
+int
+sim_store_gen_changes(const struct sim_store *store, yajl_gen g)
+{
+    struct saver *sv = calloc(1, sizeof(*sv));
+    size_t i;
+    int r;
+
+    if (!sv)
+        return -1;
+    sv->g = g;
+    r = yajl_gen_array_open(g);
+    for (i = 0; r == 0 && i < store->n_changes; i++)
+        r = gen_change(sv, &store->changes[i]);
+    if (r == 0)
+        r = yajl_gen_array_close(g);
+    free(sv);
+    return r;
 }
 
 /* --- load ---------------------------------------------------------------- */
@@ -1027,5 +1210,82 @@ out:
     yajl_tree_free(doc);
     free(ld);
     free(buf);
+    return rc;
+}
+
+/* --- replaying changes ---------------------------------------------------- */
+
+static int
+replay_value(struct loader *ld, struct sim_store *store, const char *path,
+             yajl_val text, yajl_val hex)
+{
+    struct node *n;
+    int rc;
+
+    if (!text == !hex)
+        return corrupt(ld, "a store write needs exactly one of \"v\" and "
+                           "\"x\"");
+    n = node_new("", 0);
+    if (!n)
+        return no_mem(ld);
+    rc = text ? load_text(ld, text, n) : load_hex(ld, hex, n);
+    if (rc == 0)
+        rc = sim_store_write(ld->ctx, store, path, n->val, n->len);
+    node_free(n);
+    return rc;
+}
+
+/* A removal of what is not there is no fault: the change was made
+ * already (see the head comment). */
+static int
+replay_change(struct loader *ld, struct sim_store *store, yajl_val obj)
+{
+    static const char *const keys[] = {"w", "v", "x", "rm"};
+    char shown[SHOW_MAX + 4];
+    yajl_val v[ARRAY_SIZE(keys)], p;
+    struct walk w;
+    int rc;
+
+    if (!YAJL_IS_OBJECT(obj))
+        return corrupt(ld, "a store change is not an object");
+    rc = take_keys(ld, obj, keys, v, ARRAY_SIZE(keys));
+    if (rc)
+        return rc;
+    if (!v[0] == !v[3])
+        return corrupt(ld, "a store change needs exactly one of \"w\" and "
+                           "\"rm\"");
+    p = v[0] ? v[0] : v[3];
+    if (!YAJL_IS_STRING(p) || !path_valid(p->u.string))
+        return corrupt(ld, "a store change has a bad path \"%s\"",
+                       YAJL_IS_STRING(p) ? show(shown, p->u.string) : "");
+    if (v[0])
+        return replay_value(ld, store, p->u.string, v[1], v[2]);
+    if (v[1] || v[2])
+        return corrupt(ld, "a store removal has a value");
+    if (strcmp(p->u.string, "/") == 0)
+        return corrupt(ld, "a store change removes the root");
+    walk(store, p->u.string, &w);
+    if (*w.rest == '\0')
+        node_unlink(store, &w);
+    return 0;
+}
+
+int
+sim_store_replay(struct keel_ctx *ctx, struct sim_store *store,
+                 const char *where, yajl_val changes)
+{
+    struct loader *ld = calloc(1, sizeof(*ld));
+    size_t i;
+    int rc = 0;
+
+    if (!ld)
+        return keel_error(ctx, KEEL_ENOMEM, "loading %s: out of memory", where);
+    ld->ctx = ctx;
+    ld->file = where;
+    if (!YAJL_IS_ARRAY(changes))
+        rc = corrupt(ld, "the store changes are not an array");
+    for (i = 0; rc == 0 && i < YAJL_GET_ARRAY(changes)->len; i++)
+        rc = replay_change(ld, store, YAJL_GET_ARRAY(changes)->values[i]);
+    free(ld);
     return rc;
 }
