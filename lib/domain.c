@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "host-internal.h"
 
@@ -322,24 +323,6 @@ write_store(struct keel_host *host, const struct keel__dom *d)
     return rc;
 }
 
-/* Removes a domain's store nodes: /local/domain/<domid> unless domid is
- * KEEL_DOMID_INVALID, and /vm/<uuid>. Absent nodes are no fault. */
-static void
-remove_store(struct keel_host *host, uint32_t domid, const uint8_t uuid[16])
-{
-    char path[64], u[37];
-    bool had = keel__error_isset(host->ctx);
-
-    keel_uuid_format(uuid, u);
-    if (domid != KEEL_DOMID_INVALID) {
-        snprintf(path, sizeof(path), "/local/domain/%u", domid);
-        (void)keel_hv_store_remove(host->hv, path);
-    }
-    snprintf(path, sizeof(path), "/vm/%s", u);
-    (void)keel_hv_store_remove(host->hv, path);
-    keel__error_unrecord(host->ctx, had);
-}
-
 static int
 apply_affinity(struct keel_host *host, struct keel__dom *d, struct plan *p)
 {
@@ -376,11 +359,27 @@ unbuild(struct keel_host *host, struct keel__dom *d, bool inserted)
     if (rc && rc != KEEL_ENODOMAIN)
         keel_warn(host->ctx, "undoing domain %u: destroy failed: %s", d->domid,
                   keel_strerror(rc));
-    remove_store(host, d->domid, d->uuid);
+    keel__dom_remove_store(host, d->domid, d->uuid);
     if (inserted)
         keel__dom_forget(host, d); /* frees d, removes its file */
     else
         keel__dom_free(d);
+}
+
+/* A record left in the new domain's slot belongs to a domain that died
+ * without the events being read; and store nodes under its domid are a
+ * dead domain's. Clear both so the new domain inherits nothing. */
+static void
+forget_stale(struct keel_host *host, uint32_t domid)
+{
+    struct keel__dom *old = keel__dom_find(host, domid);
+
+    if (old) {
+        keel__event_queue(host, KEEL_DOMAIN_EVENT_DESTROYED, old, domid);
+        keel__dom_remove_store(host, KEEL_DOMID_INVALID, old->uuid);
+        keel__dom_forget(host, old);
+    }
+    keel__dom_remove_store(host, domid, NULL);
 }
 
 static int
@@ -409,6 +408,7 @@ build(struct keel_host *host, struct plan *p, unsigned int flags,
         return rc;
     }
     memcpy(d->uuid, p->cfg.uuid, 16);
+    forget_stale(host, d->domid);
     d->start_time_ns = wall_ns();
     d->cfg = p->cfg; /* the record owns the config now */
     keel_domain_config_init(&p->cfg);
@@ -480,7 +480,7 @@ destroy_locked(struct keel_host *host, struct keel__dom *d)
     if (rc && rc != KEEL_ENODOMAIN)
         return rc;
     keel__error_unrecord(host->ctx, had); /* gone already: fine */
-    remove_store(host, d->domid, d->uuid);
+    keel__dom_remove_store(host, d->domid, d->uuid);
     keel__event_queue(host, KEEL_DOMAIN_EVENT_DESTROYED, d, d->domid);
     keel__dom_forget(host, d);
     return 0;
@@ -513,17 +513,21 @@ restart_locked(struct keel_host *host, struct keel__dom *d)
     struct keel_domain_config cfg;
     uint32_t old = d->domid, domid = KEEL_DOMID_INVALID;
     uint8_t uuid[16];
-    char name[KEEL_NAME_MAX + 1];
+    char name[KEEL_NAME_MAX + 1], *parked = NULL;
     int rc;
 
     keel_domain_config_init(&cfg);
     memcpy(uuid, d->uuid, 16);
     snprintf(name, sizeof(name), "%s", d->cfg.name);
     rc = keel_domain_config_copy(host->ctx, &cfg, &d->cfg);
+    if (rc == 0 && !(parked = keel__config_park(host, &cfg)))
+        rc = KEEL_EIO; /* recorded by the park */
     if (rc == 0)
         rc = destroy_locked(host, d);
     if (rc == 0)
         rc = create_locked(host, &cfg, 0, &domid);
+    if (rc == 0)
+        unlink(parked);
     if (rc == 0) {
         struct keel_domain_event *ev;
 
@@ -532,9 +536,12 @@ restart_locked(struct keel_host *host, struct keel__dom *d)
         ev = keel__event_last(host);
         ev->new_domid = domid;
     } else {
-        keel_warn(host->ctx, "restarting domain '%s' failed: %s", name,
-                  keel_ctx_last_error(host->ctx));
+        keel_warn(host->ctx, "restarting domain '%s' failed: %s%s%s", name,
+                  keel_ctx_last_error(host->ctx),
+                  parked ? "; its config is kept in " : "",
+                  parked ? parked : "");
     }
+    free(parked);
     keel_domain_config_dispose(&cfg);
     return rc;
 }
@@ -581,7 +588,7 @@ rename_restart_locked(struct keel_host *host, struct keel__dom *d,
         keel_domain_config_dispose(&cfg);
         return rc;
     }
-    remove_store(host, KEEL_DOMID_INVALID, olduuid);
+    keel__dom_remove_store(host, KEEL_DOMID_INVALID, olduuid);
     d->cfg.name = newname;
     memcpy(d->cfg.uuid, d->uuid, 16);
     keel__dom_renamed(host, d, oldname, olduuid);
@@ -595,6 +602,17 @@ rename_restart_locked(struct keel_host *host, struct keel__dom *d,
         keel__event_queue(host, KEEL_DOMAIN_EVENT_RENAMED, d, d->domid);
     if (rc == 0)
         rc = create_locked(host, &cfg, 0, &domid);
+    if (rc == 0) {
+        struct keel_domain_event *ev;
+
+        keel__event_queue(host, KEEL_DOMAIN_EVENT_RESTARTED,
+                          keel__dom_find(host, domid), d->domid);
+        ev = keel__event_last(host);
+        ev->new_domid = domid;
+    } else {
+        keel_warn(host->ctx, "rename-restart of '%s' failed: %s", cfg.name,
+                  keel_ctx_last_error(host->ctx));
+    }
     keel_domain_config_dispose(&cfg);
     return rc;
 }
@@ -636,12 +654,12 @@ keel__dom_stopped(struct keel_host *host, struct keel__dom *d,
     enum keel_action action = d->cfg.on[event_of(reason)];
     struct keel_domain_event *ev;
 
-    d->actions++;
     keel__event_queue(host, KEEL_DOMAIN_EVENT_SHUTDOWN, d, d->domid);
     ev = keel__event_last(host);
     ev->reason = reason;
-    if (reason == KEEL_SHUTDOWN_SUSPEND) /* a save owns it now */
+    if (reason == KEEL_SHUTDOWN_SUSPEND) /* a save owns it: no action */
         return mark_stopped(host, d, reason);
+    d->actions++;
     ev->action = action;
     keel_info(host->ctx, "domain %u (%s) stopped (%s): %s", d->domid,
               d->cfg.name, keel_shutdown_reason_name(reason),
@@ -685,8 +703,20 @@ wait_action(struct keel_host *host, uint32_t domid, const uint8_t uuid[16],
         uint64_t now;
 
         bool had = keel__error_isset(host->ctx);
+        int rc = keel__host_pump(host);
 
-        if (keel__host_pump(host)) { /* another domain's trouble */
+        if (host->failed_rc && host->failed_domid == domid &&
+            !memcmp(host->failed_uuid, uuid, 16)) { /* our action failed */
+            rc = host->failed_rc;
+            host->failed_rc = 0;
+            if (!keel__error_isset(host->ctx))
+                keel_error(host->ctx, rc,
+                           "the action for domain %u failed: %s (see the "
+                           "log)",
+                           domid, keel_strerror(rc));
+            return rc;
+        }
+        if (rc) { /* another domain's trouble */
             keel_warn(host->ctx, "%s", keel_ctx_last_error(host->ctx));
             keel__error_unrecord(host->ctx, had);
         }

@@ -59,6 +59,10 @@ struct keel_host {
     struct keel_domain_event *evq;
     size_t evq_head, evq_len;
     uint64_t seq;
+    /* the outcome of the last on_* action that failed, for a waiter */
+    uint32_t failed_domid;
+    uint8_t failed_uuid[16];
+    int failed_rc;
 };
 
 /* Bit of enum keel_domain_state in a mask of allowed states. */
@@ -86,6 +90,17 @@ void keel__dom_forget(struct keel_host *host, struct keel__dom *d);
 /* Re-indexes d after its name or uuid changed (old values given). */
 void keel__dom_renamed(struct keel_host *host, struct keel__dom *d,
                        const char *old_name, const uint8_t old_uuid[16]);
+/* Removes a domain's store nodes: /local/domain/<domid> unless domid is
+ * KEEL_DOMID_INVALID, and /vm/<uuid> unless uuid is NULL. Absent nodes
+ * are no fault. */
+void keel__dom_remove_store(struct keel_host *host, uint32_t domid,
+                            const uint8_t uuid[16]);
+/* Writes cfg to STATE_DIR/restart-failed-<uuid>.json, which opening
+ * ignores, before a restart destroys the domain; the restart removes it
+ * once the new domain exists, so a failed restart loses no config.
+ * Returns the file's name (free it), or NULL after recording why. */
+char *keel__config_park(struct keel_host *host,
+                        const struct keel_domain_config *cfg);
 /* Writes d's config file (temporary file, then rename). */
 int keel__dom_save(struct keel_host *host, struct keel__dom *d);
 struct keel__dom *keel__dom_new(void);

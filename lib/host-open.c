@@ -106,19 +106,33 @@ load_one(struct keel_host *host, const char *name)
         goto out;
     }
     d->domid = domid;
-    if (keel_uuid_parse(ustr, d->uuid) ||
-        keel_hv_domain_info(host->hv, domid, &info) ||
-        memcmp(info.uuid, d->uuid, 16) || (info.flags & KEEL_DOMF_DYING) ||
-        keel_domain_config_read_file(host->ctx, KEEL_CONFIG_JSON, file, NULL, 0,
-                                     &d->cfg) ||
-        !d->cfg.name || host->doms[domid] ||
-        keel__dom_by_name(host, d->cfg.name)) {
+    rc = keel_uuid_parse(ustr, d->uuid) ? KEEL_ECORRUPT : 0;
+    if (rc == 0)
+        rc = keel_hv_domain_info(host->hv, domid, &info);
+    if (rc == 0 &&
+        (memcmp(info.uuid, d->uuid, 16) || (info.flags & KEEL_DOMF_DYING)))
+        rc = keel_error(host->ctx, KEEL_ENODOMAIN,
+                        "domain %u is another domain now, or dying", domid);
+    if (rc == 0)
+        rc = keel_domain_config_read_file(host->ctx, KEEL_CONFIG_JSON, file,
+                                          NULL, 0, &d->cfg);
+    if (rc == 0 && (!d->cfg.name || host->doms[domid] ||
+                    keel__dom_by_name(host, d->cfg.name)))
+        rc = keel_error(host->ctx, KEEL_ECORRUPT,
+                        "it names no domain, or one named already");
+    /* Only a file that is no live domain's goes; a failure to read it (no
+     * memory, an I/O error) fails the open and keeps the file. */
+    if (rc && rc != KEEL_ENODOMAIN && rc != KEEL_ECORRUPT &&
+        rc != KEEL_ESYNTAX && rc != KEEL_EINVAL && rc != KEEL_ERANGE)
+        goto out;
+    if (rc) {
         keel_info(host->ctx,
                   "%s: its domain is gone or it is unusable (%s); "
                   "removing it",
                   file, keel_ctx_last_error(host->ctx));
-        keel_ctx_clear_error(host->ctx);
+        keel_ctx_clear_error(host->ctx); /* nothing was pending before */
         unlink(file);
+        rc = 0;
         goto out;
     }
     memcpy(d->cfg.uuid, d->uuid, 16);

@@ -289,21 +289,44 @@ out:
     return rc;
 }
 
-int
-keel__dom_save(struct keel_host *host, struct keel__dom *d)
+static int
+save_config(struct keel_host *host, const char *file,
+            const struct keel_domain_config *cfg)
 {
-    char *file = dom_file(host, d->domid, d->uuid), *text = NULL;
+    char *text = NULL;
     int rc;
 
     if (!file)
         return KEEL_ENOMEM;
-    rc = keel_domain_config_write(host->ctx, KEEL_CONFIG_JSON, &d->cfg, 0,
-                                  &text);
+    rc = keel_domain_config_write(host->ctx, KEEL_CONFIG_JSON, cfg, 0, &text);
     if (rc == 0)
         rc = write_file(host, file, text);
     free(text);
+    return rc;
+}
+
+int
+keel__dom_save(struct keel_host *host, struct keel__dom *d)
+{
+    char *file = dom_file(host, d->domid, d->uuid);
+    int rc = save_config(host, file, &d->cfg);
+
     free(file);
     return rc;
+}
+
+char *
+keel__config_park(struct keel_host *host, const struct keel_domain_config *cfg)
+{
+    char u[37], *file;
+
+    keel_uuid_format(cfg->uuid, u);
+    file = keel__sprintf(host->ctx, "%s/restart-failed-%s.json", host->dir, u);
+    if (file && save_config(host, file, cfg)) {
+        free(file);
+        file = NULL;
+    }
+    return file;
 }
 
 /* --- the state machine --- */
@@ -365,6 +388,27 @@ keel__dom_check(struct keel_host *host, uint32_t domid, const char *op,
 }
 
 /* --- names, pools, store --- */
+
+/* Removes a domain's store nodes: /local/domain/<domid> unless domid is
+ * KEEL_DOMID_INVALID, and /vm/<uuid>. Absent nodes are no fault. */
+void
+keel__dom_remove_store(struct keel_host *host, uint32_t domid,
+                       const uint8_t uuid[16])
+{
+    char path[64], u[37];
+    bool had = keel__error_isset(host->ctx);
+
+    if (domid != KEEL_DOMID_INVALID) {
+        snprintf(path, sizeof(path), "/local/domain/%u", domid);
+        (void)keel_hv_store_remove(host->hv, path);
+    }
+    if (uuid) {
+        keel_uuid_format(uuid, u);
+        snprintf(path, sizeof(path), "/vm/%s", u);
+        (void)keel_hv_store_remove(host->hv, path);
+    }
+    keel__error_unrecord(host->ctx, had);
+}
 
 int
 keel__name_check(struct keel_ctx *ctx, const char *what, const char *name)
@@ -502,12 +546,15 @@ domain_changed(struct keel_host *host, struct keel__dom *d)
 {
     struct keel_hv_dominfo info;
     bool had = keel__error_isset(host->ctx);
+    uint8_t uuid[16];
+    uint32_t domid;
     int rc = keel_hv_domain_info(host->hv, d->domid, &info);
 
     if (rc == KEEL_ENODOMAIN || (rc == 0 && (info.flags & KEEL_DOMF_DYING))) {
         keel__error_unrecord(host->ctx, had);
         keel_info(host->ctx, "domain %u (%s) died", d->domid, d->cfg.name);
         keel__event_queue(host, KEEL_DOMAIN_EVENT_DESTROYED, d, d->domid);
+        keel__dom_remove_store(host, d->domid, d->uuid);
         keel__dom_forget(host, d);
         return 0;
     }
@@ -519,7 +566,15 @@ domain_changed(struct keel_host *host, struct keel__dom *d)
     }
     if (d->stopped == (int)info.shutdown_reason)
         return 0; /* handled already (preserved) */
-    return keel__dom_stopped(host, d, &info);
+    domid = d->domid;
+    memcpy(uuid, d->uuid, 16);
+    rc = keel__dom_stopped(host, d, &info); /* d may be gone now */
+    if (rc) {
+        host->failed_domid = domid;
+        memcpy(host->failed_uuid, uuid, 16);
+        host->failed_rc = rc;
+    }
+    return rc;
 }
 
 /* Xen's VIRQ_DOM_EXC does not say which domain: look at every one. */

@@ -102,10 +102,10 @@ enum keel_disk_backendtype {
 
 /* One disk (xl-disk-configuration(5)). */
 struct keel_disk_config {
-    char *target;  /* image, device or "" for an empty cdrom; libxl's
-                      pdev_path */
+    char *target; /* image, device or "" for an empty cdrom; libxl's
+                     pdev_path */
     enum keel_disk_format format;
-    char *vdev;    /* xvda, hda, sdb, ...: mandatory */
+    char *vdev; /* xvda, hda, sdb, ...: mandatory */
     enum keel_disk_access access;
     bool cdrom;    /* devtype=cdrom */
     char *backend; /* the backend domain's name */
@@ -126,12 +126,12 @@ enum keel_vif_type {
 struct keel_vif_config {
     uint8_t mac[6]; /* all zero: unset */
     char *bridge;
-    char *ip;       /* one or more addresses separated by spaces */
-    char *model;    /* emulated NIC model: rtl8139, e1000, ... */
+    char *ip;    /* one or more addresses separated by spaces */
+    char *model; /* emulated NIC model: rtl8139, e1000, ... */
     enum keel_vif_type type;
     char *vifname;
     char *script;
-    char *backend;  /* the backend domain's name */
+    char *backend; /* the backend domain's name */
     char *gatewaydev;
     /* rate=: bytes per second over a replenish interval. Both KEEL_UNSET
      * or both set; rate_interval_us is at most 1 s. */
@@ -167,10 +167,10 @@ struct keel_domain_config {
     int64_t maxvcpus;
     struct keel_affinity_config cpus;
     struct keel_affinity_config cpus_soft;
-    int64_t cpu_weight;   /* credit/credit2: 1..65535 */
-    int64_t cap;          /* % of one pCPU, 0 = no cap */
-    int64_t rtds_period;  /* RTDS, microseconds */
-    int64_t rtds_budget;  /* RTDS, microseconds, <= period */
+    int64_t cpu_weight;  /* credit/credit2: 1..65535 */
+    int64_t cap;         /* % of one pCPU, 0 = no cap */
+    int64_t rtds_period; /* RTDS, microseconds */
+    int64_t rtds_budget; /* RTDS, microseconds, <= period */
 
     /* boot */
     char *kernel;
@@ -280,8 +280,7 @@ int keel_domain_config_read(struct keel_ctx *ctx,
  * KEEL_ENOENT / -errno when it cannot be read. */
 int keel_domain_config_read_file(struct keel_ctx *ctx,
                                  enum keel_config_format format,
-                                 const char *path,
-                                 const char *const *overrides,
+                                 const char *path, const char *const *overrides,
                                  unsigned int flags,
                                  struct keel_domain_config *cfg);
 

@@ -111,7 +111,9 @@ int keel_domain_destroy(struct keel_host *host, uint32_t domid);
  * on_poweroff (on_reboot) action, then returns 0; when time runs out it
  * returns KEEL_ETIMEDOUT, unless KEEL_DOMAIN_FORCE is set, in which case
  * it destroys the domain (for a reboot: destroys it and creates it again
- * from its config) and returns 0. */
+ * from its config) and returns 0. When the action itself fails (a
+ * restart without the memory for it), that error is returned. A guest
+ * that suspends instead has not answered the request. */
 int keel_domain_shutdown(struct keel_host *host, uint32_t domid, int timeout_ms,
                          unsigned int flags);
 int keel_domain_reboot(struct keel_host *host, uint32_t domid, int timeout_ms,

@@ -135,8 +135,12 @@ int keel_host_event_fd(struct keel_host *host);
 
 /* Reads the backend's waiting events, carries out the on_* actions of
  * guests that stopped, and moves up to max queued events into evs
- * (oldest first); *n_r is how many. Never blocks. Returns 0 or the
- * backend's error (events already queued stay queued). */
+ * (oldest first); *n_r is how many. Never blocks. Returns 0, the
+ * backend's error, or the error of an on_* action that could not be
+ * carried out (the events are still returned). A restart that fails
+ * after the old domain is destroyed (the host lacks the memory, say)
+ * keeps the config in STATE_DIR/restart-failed-<uuid>.json, which
+ * opening a host leaves alone, and says so in a warning. */
 int keel_host_events(struct keel_host *host, struct keel_domain_event *evs,
                      size_t max, size_t *n_r);
 

@@ -503,9 +503,12 @@ START_TEST(crash_rename_restart)
     ck_assert_int_eq(old.state, KEEL_DOMAIN_SHUTDOWN);
     ck_assert_int_eq(fresh.state, KEEL_DOMAIN_RUNNING);
     ck_assert(memcmp(old.uuid, fresh.uuid, 16) != 0);
-    ck_assert_uint_ge(n, 3);
+    ck_assert_uint_eq(n, 4); /* shutdown, renamed, created, restarted */
     ck_assert_int_eq(evs[1].type, KEEL_DOMAIN_EVENT_RENAMED);
     ck_assert_str_eq(evs[1].name, "twin--incarnation-1");
+    ck_assert_int_eq(evs[3].type, KEEL_DOMAIN_EVENT_RESTARTED);
+    ck_assert_uint_eq(evs[3].domid, domid);
+    ck_assert_uint_eq(evs[3].new_domid, now);
 }
 END_TEST
 
@@ -554,6 +557,82 @@ START_TEST(restart_in_rtds_pool)
     th_assert_err(keel_domain_create(e.host, &cfg, 0, NULL), KEEL_EINVAL,
                   "cpu_weight: CPU pool 'rt' runs rtds, which has no weight");
     keel_domain_config_dispose(&cfg);
+}
+END_TEST
+
+/* A guest that ballooned to a maximum the host cannot give again: its
+ * restart fails, and its config survives in restart-failed-<uuid>.json.
+ * rc is what the reboot or the event pump returns. */
+static uint32_t
+unrestartable(struct env *e, char u[37])
+{
+    struct keel_domain_config cfg;
+    uint32_t domid;
+
+    cfg_make(&cfg, "big");
+    cfg.memory_kb = 256 * MIB_KB;
+    cfg.maxmem_kb = 2 * GIB_KB;
+    cfg.on[KEEL_ON_CRASH] = KEEL_ACTION_RESTART;
+    OK(keel_domain_create(e->host, &cfg, 0, &domid));
+    keel_domain_config_dispose(&cfg);
+    cfg_make(&cfg, "hog");
+    cfg.memory_kb = 14 * GIB_KB;
+    OK(keel_domain_create(e->host, &cfg, 0, NULL));
+    keel_domain_config_dispose(&cfg);
+    OK(keel_domain_mem_set(e->host, domid, 2 * GIB_KB));
+    keel_uuid_format(info_of(e, domid).uuid, u);
+    return domid;
+}
+
+START_TEST(restart_fails_keeps_config)
+{
+    struct env e = env_open(KEEL_HV_OPEN_MANUAL_CLOCK);
+    struct keel_domain_event evs[16];
+    char u[37], path[256];
+    uint32_t domid = unrestartable(&e, u), got;
+    size_t n;
+
+    OK(keel_host_events(e.host, evs, 16, &n));
+    OK(keel_sim_guest_act(e.hv, domid, KEEL_SHUTDOWN_CRASH));
+    th_assert_err(keel_host_events(e.host, evs, 16, &n), KEEL_ENOHOSTMEM,
+                  "KiB free on the host");
+    th_assert_err(keel_domain_lookup(e.host, "big", &got), KEEL_ENODOMAIN,
+                  NULL);
+    snprintf(path, sizeof(path), "%s/restart-failed-%s.json", th_path("state"),
+             u);
+    ck_assert_int_eq(access(path, R_OK), 0);
+    th_host_close(e.host); /* opening again leaves it be */
+    e.host = th_host_open(e.hv, NULL);
+    ck_assert_int_eq(access(path, R_OK), 0);
+}
+END_TEST
+
+START_TEST(reboot_wait_reports_failed_restart)
+{
+    struct env e = env_open(0);
+    char u[37];
+    uint32_t domid = unrestartable(&e, u);
+
+    th_assert_err(keel_domain_reboot(e.host, domid, 5000, KEEL_DOMAIN_WAIT),
+                  KEEL_ENOHOSTMEM, "KiB free on the host");
+}
+END_TEST
+
+/* A domain destroyed behind keel's back: the event pump forgets it and
+ * clears its store nodes. */
+START_TEST(died_outside)
+{
+    struct env e = env_open(KEEL_HV_OPEN_MANUAL_CLOCK);
+    struct keel_domain_event evs[16];
+    uint32_t domid = make(&e, "ghost", 0);
+
+    events(&e, evs);
+    OK(keel_hv_domain_destroy(e.hv, domid));
+    advance(&e, MS); /* its memory released: the backend says it went */
+    ck_assert_uint_eq(events(&e, evs), 1);
+    ck_assert_int_eq(evs[0].type, KEEL_DOMAIN_EVENT_DESTROYED);
+    ck_assert(!store_has(&e, "/local/domain/1", NULL));
+    ck_assert_uint_eq(n_files(th_path("state")), 0);
 }
 END_TEST
 
@@ -860,6 +939,9 @@ main(void)
     tcase_add_test(tc, crash_restart);
     tcase_add_test(tc, crash_rename_restart);
     tcase_add_test(tc, restart_in_rtds_pool);
+    tcase_add_test(tc, restart_fails_keeps_config);
+    tcase_add_test(tc, reboot_wait_reports_failed_restart);
+    tcase_add_test(tc, died_outside);
     tcase_add_test(tc, poweroff_default_destroy);
     tcase_add_test(tc, soft_reset_default);
     tcase_add_test(tc, suspend_no_action);
