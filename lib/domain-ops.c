@@ -423,15 +423,6 @@ keel_domain_lookup(struct keel_host *host, const char *name_or_id,
     return keel__host_end(host, lookup_locked(host, name_or_id, domid_r));
 }
 
-static uint64_t
-wall_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Domain-0's target is what its store node says, or what it holds. */
 static uint64_t
 dom0_target(struct keel_host *host, uint64_t tot_kb)
@@ -455,7 +446,7 @@ fill_info(struct keel_host *host, const struct keel_hv_dominfo *hi,
           struct keel_domain_info *info)
 {
     const struct keel__dom *d = keel__dom_find(host, hi->domid);
-    uint64_t now = wall_ns();
+    uint64_t now = keel__wall_ns();
 
     memset(info, 0, sizeof(*info));
     info->domid = hi->domid;

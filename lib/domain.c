@@ -46,15 +46,6 @@ plan_dispose(struct plan *p)
     keel_domain_config_init(&p->cfg);
 }
 
-static uint64_t
-wall_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int
 check_actions(struct keel_ctx *ctx, const struct keel_domain_config *cfg)
 {
@@ -409,7 +400,7 @@ build(struct keel_host *host, struct plan *p, unsigned int flags,
     }
     memcpy(d->uuid, p->cfg.uuid, 16);
     forget_stale(host, d->domid);
-    d->start_time_ns = wall_ns();
+    d->start_time_ns = keel__wall_ns();
     d->cfg = p->cfg; /* the record owns the config now */
     keel_domain_config_init(&p->cfg);
     rc = write_store(host, d);
@@ -681,22 +672,14 @@ keel__dom_stopped(struct keel_host *host, struct keel__dom *d,
 
 /* --- asking the guest --- */
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Waits until the action for domid's stop is done: its record is gone,
  * belongs to another domain, or counts another action. */
 static int
 wait_action(struct keel_host *host, uint32_t domid, const uint8_t uuid[16],
             uint64_t actions, int timeout_ms)
 {
-    uint64_t end = mono_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+    uint64_t end =
+        keel__mono_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 
     for (;;) {
         struct keel__dom *d;
@@ -723,7 +706,7 @@ wait_action(struct keel_host *host, uint32_t domid, const uint8_t uuid[16],
         d = keel__dom_find(host, domid);
         if (!d || memcmp(d->uuid, uuid, 16) || d->actions != actions)
             return 0;
-        now = mono_ms();
+        now = keel__mono_ms();
         if (timeout_ms >= 0 && now >= end)
             return KEEL_ETIMEDOUT;
         /* Short naps: another thread may take the fd's wake-up. */

@@ -39,6 +39,26 @@ keel_domain_event_type_name(enum keel_domain_event_type type)
     return keel__enum_to_name(event_names, ARRAY_SIZE(event_names), type);
 }
 
+/* --- clocks --- */
+
+uint64_t
+keel__mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t
+keel__wall_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* --- locking --- */
 
 void
@@ -655,20 +675,12 @@ keel_host_events(struct keel_host *host, struct keel_domain_event *evs,
     return keel__host_end(host, rc);
 }
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 KEEL_EXPORT int
 keel_host_wait(struct keel_host *host, int timeout_ms,
                struct keel_domain_event *evs, size_t max, size_t *n_r)
 {
-    uint64_t end = mono_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+    uint64_t end =
+        keel__mono_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
     int rc;
 
     if (!host || !n_r || !max || !evs)
@@ -680,7 +692,7 @@ keel_host_wait(struct keel_host *host, int timeout_ms,
         rc = keel__host_pump(host);
         if (rc || host->evq_len)
             break;
-        now = mono_ms();
+        now = keel__mono_ms();
         if (timeout_ms >= 0 && now >= end)
             break;
         if (!keel__host_sleep(host, timeout_ms < 0 ? 1000 : (int)(end - now)))
