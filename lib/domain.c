@@ -503,12 +503,10 @@ restart_locked(struct keel_host *host, struct keel__dom *d)
 {
     struct keel_domain_config cfg;
     uint32_t old = d->domid, domid = KEEL_DOMID_INVALID;
-    uint8_t uuid[16];
     char name[KEEL_NAME_MAX + 1], *parked = NULL;
     int rc;
 
     keel_domain_config_init(&cfg);
-    memcpy(uuid, d->uuid, 16);
     snprintf(name, sizeof(name), "%s", d->cfg.name);
     rc = keel_domain_config_copy(host->ctx, &cfg, &d->cfg);
     if (rc == 0 && !(parked = keel__config_park(host, &cfg)))

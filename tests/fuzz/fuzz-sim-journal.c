@@ -126,23 +126,6 @@ check_domains(struct sim *s)
     fuzz_check(listed == s->n_doms, "the domid table holds the domains");
 }
 
-static char *
-slurp(const char *file)
-{
-    struct stat st;
-    char *buf;
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0 || fstat(fd, &st) != 0)
-        abort();
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
-        abort();
-    buf[st.st_size] = '\0';
-    close(fd);
-    return buf;
-}
-
 /* What a compaction writes reads back to the same host. */
 static void
 round_trip(struct sim *s)
@@ -156,7 +139,7 @@ round_trip(struct sim *s)
     fuzz_check(sim_state_save(s) == 0, "a replayed state can be saved");
     fuzz_check(sim_store_save(s->ctx, s->store, store) == 0,
                "a replayed store can be saved");
-    text = slurp(state);
+    text = fuzz_slurp(state);
     if (sim_state_parse(again, state, text) != 0 ||
         sim_store_load(s->ctx, again->store, store) != 0) {
         fprintf(stderr, "fuzz-sim-journal: %s\n", keel_ctx_last_error(s->ctx));

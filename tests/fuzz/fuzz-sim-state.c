@@ -195,23 +195,6 @@ check_same(const struct sim *a, const struct sim *b)
                    "round trip keeps each domain");
 }
 
-static char *
-slurp(const char *file)
-{
-    struct stat st;
-    char *buf;
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0 || fstat(fd, &st) != 0)
-        abort();
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
-        abort();
-    buf[st.st_size] = '\0';
-    close(fd);
-    return buf;
-}
-
 /* Saves s, parses the file into a fresh sim and compares the two. */
 static void
 round_trip(struct sim *s)
@@ -225,7 +208,7 @@ round_trip(struct sim *s)
     fuzz_check(sim_state_save(s) == 0, "an accepted state can be saved");
     file = sim_path(s, "state.json");
     fuzz_check(file != NULL, "out of memory");
-    text = slurp(file);
+    text = fuzz_slurp(file);
     if (sim_state_parse(again, file, text) != 0) {
         fprintf(stderr, "fuzz-sim-state: %s\n", keel_ctx_last_error(s->ctx));
         fuzz_check(false, "a saved state parses");

@@ -7,11 +7,13 @@
 #define KEEL_FUZZ_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <keel/keel.h>
@@ -33,6 +35,25 @@ fuzz_check(bool ok, const char *what)
         return;
     fprintf(stderr, "fuzz-%s: invariant broken: %s\n", FUZZ_NAME, what);
     abort();
+}
+
+/* A whole file (a round trip's output), NUL-terminated; free() it. Any
+ * failure aborts: the file was just written by the code under test. */
+static inline char *
+fuzz_slurp(const char *file)
+{
+    struct stat st;
+    char *buf;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) != 0)
+        abort();
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
+        abort();
+    buf[st.st_size] = '\0';
+    close(fd);
+    return buf;
 }
 
 static char fuzz_dir[64];
