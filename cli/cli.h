@@ -32,4 +32,7 @@ int cli_usage(const char *cmd);
 /* cmd-config.c */
 int cmd_config_convert(struct keel_ctx *ctx, int argc, char **argv);
 
+/* cmd-stream.c */
+int cmd_stream_verify(struct keel_ctx *ctx, int argc, char **argv);
+
 #endif /* KEEL_CLI_H */

@@ -17,6 +17,9 @@ static const struct cli_command commands[] = {
     {"config-convert", cmd_config_convert,
      "[-d] [--from xl|json|xml] --to xl|json|xml [FILE|-] [KEY=VALUE...]",
      "convert a domain configuration between xl.cfg, JSON and XML"},
+    {"stream-verify", cmd_stream_verify,
+     "[--format auto|xl|libxl|libxc] [-v] FILE|-",
+     "check a save file or migration stream, byte for byte"},
 };
 
 static const struct cli_command *
