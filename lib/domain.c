@@ -441,6 +441,17 @@ create_locked(struct keel_host *host, const struct keel_domain_config *cfg,
     return rc;
 }
 
+int
+keel__dom_create(struct keel_host *host, const struct keel_domain_config *cfg,
+                 unsigned int flags, const char *busy, uint32_t *domid_r)
+{
+    int rc = create_locked(host, cfg, flags, domid_r);
+
+    if (rc == 0)
+        keel__dom_find(host, *domid_r)->busy = busy;
+    return rc;
+}
+
 KEEL_EXPORT int
 keel_domain_create(struct keel_host *host, const struct keel_domain_config *cfg,
                    unsigned int flags, uint32_t *domid_r)
@@ -475,6 +486,12 @@ destroy_locked(struct keel_host *host, struct keel__dom *d)
     keel__event_queue(host, KEEL_DOMAIN_EVENT_DESTROYED, d, d->domid);
     keel__dom_forget(host, d);
     return 0;
+}
+
+int
+keel__dom_destroy(struct keel_host *host, struct keel__dom *d)
+{
+    return destroy_locked(host, d);
 }
 
 KEEL_EXPORT int

@@ -35,6 +35,9 @@ struct keel__dom {
     uint64_t start_time_ns;
     int stopped;      /* -1, or the shutdown reason already acted on */
     uint64_t actions; /* on_* actions carried out (waiters compare) */
+    /* A save, restore or migration owns the domain ("save", ...): calls
+     * that would change it fail with KEEL_EBUSY. NULL when none. */
+    const char *busy;
     struct keel__dom *name_next; /* hash chains */
     struct keel__dom *uuid_next;
 };
@@ -70,8 +73,9 @@ struct keel_host {
 #define KEEL__ST_LIVE                                                          \
     (KEEL__ST(KEEL_DOMAIN_RUNNING) | KEEL__ST(KEEL_DOMAIN_PAUSED))
 
-/* host.c: the monotonic clock in ms (for timeouts) and the wall clock in
- * ns since the epoch (for start times). */
+/* host.c: the monotonic clock in ns (for durations) and ms (for
+ * timeouts), and the wall clock in ns since the epoch (for start times). */
+uint64_t keel__mono_ns(void);
 uint64_t keel__mono_ms(void);
 uint64_t keel__wall_ns(void);
 
@@ -114,8 +118,9 @@ void keel__dom_free(struct keel__dom *d);
 /* host.c: the state machine. Fetches the domain's hypervisor info into
  * *info (may be NULL) and its record into *d_r (NULL for Domain-0), and
  * checks that op is allowed in its state (mask of KEEL__ST) and on
- * Domain-0 (dom0_ok). Returns 0, KEEL_ENODOMAIN, KEEL_EPERM (Domain-0)
- * or KEEL_ESTATE naming op and the state. */
+ * Domain-0 (dom0_ok). Returns 0, KEEL_ENODOMAIN, KEEL_EPERM (Domain-0),
+ * KEEL_ESTATE naming op and the state, or KEEL_EBUSY when a save or
+ * migration owns the domain and op may change it (states is not ~0u). */
 int keel__dom_check(struct keel_host *host, uint32_t domid, const char *op,
                     unsigned int states, bool dom0_ok, struct keel__dom **d_r,
                     struct keel_hv_dominfo *info);
@@ -128,6 +133,10 @@ void keel__event_queue(struct keel_host *host, enum keel_domain_event_type type,
 struct keel_domain_event *keel__event_last(struct keel_host *host);
 /* Reads the backend's events and carries out due actions. */
 int keel__host_pump(struct keel_host *host);
+/* Looks at d's state and carries out what is due: a stop's on_* action
+ * (not while d is busy), or forgetting a domain that died. d may be gone
+ * afterwards. */
+int keel__dom_changed(struct keel_host *host, struct keel__dom *d);
 
 /* host.c: names, pools */
 int keel__name_check(struct keel_ctx *ctx, const char *what, const char *name);
@@ -146,6 +155,14 @@ int keel__store_printf(struct keel_host *host, const char *path,
  * vCPU has the same, else one per vCPU; "all" for every host CPU), and
  * saves d. For whoever changed affinity: vcpu-pin, cpupool cpu-remove. */
 int keel__dom_sync_affinity(struct keel_host *host, struct keel__dom *d);
+
+/* domain.c: create and destroy under the lock, for lib/migrate. create
+ * marks the new record busy (may be NULL) before the lock is given back;
+ * destroy takes d's domain, store nodes, record and file. */
+int keel__dom_create(struct keel_host *host,
+                     const struct keel_domain_config *cfg, unsigned int flags,
+                     const char *busy, uint32_t *domid_r);
+int keel__dom_destroy(struct keel_host *host, struct keel__dom *d);
 
 /* domain.c: what the event pump calls when a guest stopped. */
 int keel__dom_stopped(struct keel_host *host, struct keel__dom *d,

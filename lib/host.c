@@ -31,6 +31,9 @@ static const struct keel__enum_name event_names[] = {
     {KEEL_DOMAIN_EVENT_RESTARTED, "restarted"},
     {KEEL_DOMAIN_EVENT_RENAMED, "renamed"},
     {KEEL_DOMAIN_EVENT_RESET, "reset"},
+    {KEEL_DOMAIN_EVENT_SAVED, "saved"},
+    {KEEL_DOMAIN_EVENT_RESTORED, "restored"},
+    {KEEL_DOMAIN_EVENT_MIGRATED, "migrated"},
 };
 
 KEEL_EXPORT const char *
@@ -41,22 +44,31 @@ keel_domain_event_type_name(enum keel_domain_event_type type)
 
 /* --- clocks --- */
 
-uint64_t
-keel__mono_ms(void)
+static uint64_t
+clock_ns(clockid_t clock)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+keel__mono_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t
+keel__mono_ms(void)
+{
+    return keel__mono_ns() / 1000000u;
 }
 
 uint64_t
 keel__wall_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return clock_ns(CLOCK_REALTIME);
 }
 
 /* --- locking --- */
@@ -396,6 +408,10 @@ keel__dom_check(struct keel_host *host, uint32_t domid, const char *op,
     if (domid == 0 && !dom0_ok)
         return keel_error(host->ctx, KEEL_EPERM,
                           "%s: Domain-0 is not managed by keel", op);
+    if (d && d->busy && states != ~0u)
+        return keel_error(host->ctx, KEEL_EBUSY,
+                          "%s: domain %u (%s) is busy: a %s is in progress", op,
+                          domid, d->cfg.name, d->busy);
     rc = keel_hv_domain_info(host->hv, domid, info);
     if (rc)
         return rc;
@@ -560,9 +576,11 @@ keel__event_last(struct keel_host *host)
     return host->evq_len ? &host->evq[i] : NULL;
 }
 
-/* A domain the backend says changed: act on a stop, notice a death. */
-static int
-domain_changed(struct keel_host *host, struct keel__dom *d)
+/* A domain the backend says changed: act on a stop, notice a death. A
+ * stop of a busy domain (being saved or migrated) waits: the transfer
+ * fails on it, and its end calls this again. */
+int
+keel__dom_changed(struct keel_host *host, struct keel__dom *d)
 {
     struct keel_hv_dominfo info;
     bool had = keel__error_isset(host->ctx);
@@ -586,6 +604,8 @@ domain_changed(struct keel_host *host, struct keel__dom *d)
     }
     if (d->stopped == (int)info.shutdown_reason)
         return 0; /* handled already (preserved) */
+    if (d->busy)
+        return 0; /* after the transfer */
     domid = d->domid;
     memcpy(uuid, d->uuid, 16);
     rc = keel__dom_stopped(host, d, &info); /* d may be gone now */
@@ -606,7 +626,7 @@ scan_all(struct keel_host *host)
 
     for (domid = 1; domid < KEEL_DOMID_FIRST_RESERVED; domid++)
         if (host->doms[domid]) {
-            int rc2 = domain_changed(host, host->doms[domid]);
+            int rc2 = keel__dom_changed(host, host->doms[domid]);
 
             rc = rc ? rc : rc2;
         }
@@ -632,7 +652,7 @@ keel__host_pump(struct keel_host *host)
             if (evs[i].domid == KEEL_DOMID_INVALID)
                 rc2 = scan_all(host);
             else if ((d = keel__dom_find(host, evs[i].domid)))
-                rc2 = domain_changed(host, d);
+                rc2 = keel__dom_changed(host, d);
             else
                 rc2 = 0;
             rc = rc ? rc : rc2;

@@ -111,6 +111,11 @@ enum keel_domain_event_type {
     KEEL_DOMAIN_EVENT_RESTARTED = 6, /* re-created by an action: new_domid */
     KEEL_DOMAIN_EVENT_RENAMED = 7,   /* name is the new name */
     KEEL_DOMAIN_EVENT_RESET = 8,     /* soft reset: same domid, rebooted */
+    KEEL_DOMAIN_EVENT_SAVED = 9,     /* written to a stream (migrate.h);
+                                        DESTROYED follows unless kept */
+    KEEL_DOMAIN_EVENT_RESTORED = 10, /* built from a stream; follows CREATED */
+    KEEL_DOMAIN_EVENT_MIGRATED = 11, /* handed over to another host;
+                                        DESTROYED follows */
 };
 
 /* One event. domid, uuid and name are the domain's as they were when the

@@ -232,6 +232,11 @@ struct keel_hv_event {
 /* Frees the strings of n events (not the array). */
 void keel_hv_events_dispose(struct keel_hv_event *evs, size_t n);
 
+/* keel_hv_mem_map flags (true, from when the argument was a bool, is
+ * KEEL_HV_MAP_WRITE) */
+#define KEEL_HV_MAP_WRITE (1u << 0)
+#define KEEL_HV_MAP_FILL (1u << 1) /* every frame will be written */
+
 /* keel_hv_logdirty_read flags */
 #define KEEL_LOGDIRTY_PEEK (1u << 0) /* read without clearing */
 
@@ -403,11 +408,13 @@ struct keel_hv_ops {
     /* --- migration primitives --- */
     /* Highest guest frame number. xen: xc_domain_maximum_gpfn. */
     int (*mem_max_pfn)(struct keel_hv *hv, uint32_t domid, uint64_t *pfn_r);
-    /* Maps n guest frames contiguously, read-only or writable; writes
-     * through a writable mapping mark the frames dirty under log-dirty.
+    /* Maps n guest frames contiguously, read-only or, with
+     * KEEL_HV_MAP_WRITE, writable; writes through a writable mapping mark
+     * the frames dirty under log-dirty. KEEL_HV_MAP_FILL says every frame
+     * will be written, so the backend may fault them all in at once.
      * xen: xenforeignmemory_map. */
     int (*mem_map)(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
-                   size_t n, bool writable, void **addr_r);
+                   size_t n, unsigned int flags, void **addr_r);
     /* xen: xenforeignmemory_unmap. */
     int (*mem_unmap)(struct keel_hv *hv, void *addr, size_t n);
     /* Page types of n frames (enum keel_hv_page_type). xen:
@@ -537,7 +544,7 @@ int keel_hv_event_read(struct keel_hv *hv, struct keel_hv_event *evs,
                        size_t max, size_t *n_r);
 int keel_hv_mem_max_pfn(struct keel_hv *hv, uint32_t domid, uint64_t *pfn_r);
 int keel_hv_mem_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
-                    size_t n, bool writable, void **addr_r);
+                    size_t n, unsigned int flags, void **addr_r);
 int keel_hv_mem_unmap(struct keel_hv *hv, void *addr, size_t n);
 int keel_hv_mem_page_types(struct keel_hv *hv, uint32_t domid,
                            const uint64_t *pfns, size_t n, uint32_t *types);

@@ -645,14 +645,20 @@ keel_hv_mem_max_pfn(struct keel_hv *hv, uint32_t domid, uint64_t *pfn_r)
 
 KEEL_EXPORT int
 keel_hv_mem_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
-                size_t n, bool writable, void **addr_r)
+                size_t n, unsigned int flags, void **addr_r)
 {
     int rc = keel__hv_begin(hv, hv->ops->mem_map != NULL, "mem_map");
 
     if (rc == 0 && (!pfns || !addr_r))
         rc = null_arg(hv, "mem_map");
+    if (rc == 0 && (flags & ~(KEEL_HV_MAP_WRITE | KEEL_HV_MAP_FILL)))
+        rc = keel_error(keel_hv_ctx(hv), KEEL_EINVAL,
+                        "mem_map: unknown flags %#x", flags);
+    if (rc == 0 && flags == KEEL_HV_MAP_FILL)
+        rc = keel_error(keel_hv_ctx(hv), KEEL_EINVAL,
+                        "mem_map: FILL without WRITE");
     if (rc == 0)
-        rc = hv->ops->mem_map(hv, domid, pfns, n, writable, addr_r);
+        rc = hv->ops->mem_map(hv, domid, pfns, n, flags, addr_r);
     return keel__hv_end(hv, rc);
 }
 

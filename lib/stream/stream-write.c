@@ -3,9 +3,8 @@
  * Nothing is buffered: each call gathers its bytes (header, body parts,
  * zero padding) into an iovec array and hands them to writev() (sendmsg
  * with MSG_NOSIGNAL on a socket: a vanished peer is EPIPE, not SIGPIPE)
- * until all
- * are written, so when a call returns 0 its record is on the descriptor
- * and a reader on the other end can act on it. PAGE_DATA is the bulk of
+ * until all are written, so when a call returns 0 its record is on the
+ * descriptor and a reader on the other end can act on it. PAGE_DATA is the bulk of
  * a stream: its page contents are never copied, each run of frames that
  * carry data is one iovec pointing into the caller's mapping; only the
  * 8-byte pfn entries are encoded, in a scratch array the writer keeps.

@@ -356,8 +356,9 @@ map_runs(struct sim *s, struct sim_domain *d, int fd, uint8_t *area,
 
 int
 sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns, size_t n,
-            bool writable, void **addr_r)
+            unsigned int flags, void **addr_r)
 {
+    bool writable = flags & KEEL_HV_MAP_WRITE;
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
     uint8_t *area = MAP_FAILED;
     size_t i;
@@ -384,6 +385,13 @@ sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns, size_t n,
     }
     if (rc == 0)
         rc = map_runs(s, d, fd, area, pfns, n, prot);
+#ifdef MADV_POPULATE_WRITE
+    /* Frames the caller will fill (a restore) are faulted in with one
+     * call rather than a trap per page. Only a hint: a kernel without it
+     * leaves the pages to fault one by one. */
+    if (rc == 0 && (flags & KEEL_HV_MAP_FILL))
+        (void)madvise(area, n * KEEL_PAGE_SIZE, MADV_POPULATE_WRITE);
+#endif
     if (fd >= 0)
         close(fd);
     if (rc) {

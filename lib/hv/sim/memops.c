@@ -43,7 +43,7 @@ sim_op_mem_max_pfn(struct keel_hv *hv, uint32_t domid, uint64_t *pfn_r)
 
 int
 sim_op_mem_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
-               size_t n, bool writable, void **addr_r)
+               size_t n, unsigned int flags, void **addr_r)
 {
     struct sim_domain *d;
     struct sim *s;
@@ -52,7 +52,7 @@ sim_op_mem_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
     if (rc == 0 && n == 0)
         rc = keel_error(s->ctx, KEEL_EINVAL, "mapping zero frames");
     if (rc == 0 && (d = mem_domain(s, domid, &rc)))
-        rc = sim_mem_map(s, d, pfns, n, writable, addr_r);
+        rc = sim_mem_map(s, d, pfns, n, flags, addr_r);
     return sim_end(s, rc);
 }
 

@@ -347,7 +347,7 @@ void sim_mem_close(struct sim_mem *mem);
 void sim_mem_unlink(struct sim *s, uint32_t domid);
 int sim_mem_grow(struct sim *s, struct sim_domain *d, uint64_t nr_pfns);
 int sim_mem_map(struct sim *s, struct sim_domain *d, const uint64_t *pfns,
-                size_t n, bool writable, void **addr_r);
+                size_t n, unsigned int flags, void **addr_r);
 int sim_mem_unmap(struct sim *s, void *addr, size_t n);
 void sim_mem_dirty(struct sim *s, struct sim_domain *d, uint64_t elapsed_ns);
 int sim_mem_logdirty_read(struct sim *s, struct sim_domain *d, uint8_t *bitmap,
@@ -445,7 +445,7 @@ int sim_op_event_read(struct keel_hv *hv, struct keel_hv_event *evs, size_t max,
 /* memops.c: migration primitives over mem.c */
 int sim_op_mem_max_pfn(struct keel_hv *hv, uint32_t domid, uint64_t *pfn_r);
 int sim_op_mem_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
-                   size_t n, bool writable, void **addr_r);
+                   size_t n, unsigned int flags, void **addr_r);
 int sim_op_mem_unmap(struct keel_hv *hv, void *addr, size_t n);
 int sim_op_mem_page_types(struct keel_hv *hv, uint32_t domid,
                           const uint64_t *pfns, size_t n, uint32_t *types);
