@@ -102,9 +102,9 @@ enum keel_migrate_policy_kind {
     KEEL_MIGRATE_POLICY_XEN = 0,
     /* keel's: pre-copies as long as passes pay. While a pass leaves
      * clearly fewer dirty pages than it sent, another follows (past
-     * Xen's five); it stops when fewer than dirty_threshold pages are
-     * dirty (default 50; no extra pass for them) or, if downtime_ms is
-     * set, once the predicted pause (dirty pages at the cost per page the
+     * Xen's five); once fewer than dirty_threshold pages are dirty
+     * (default 50), one last live pass sends them, as Xen's does, and it
+     * stops; or, if downtime_ms is set, once the predicted pause (dirty pages at the cost per page the
      * last pass measured) is within it. A guest that cannot converge
      * (after the full pass: its dirty rate times the cost per page
      * reaches 0.9; later: a pass leaves 90% or more of what it sent) ends

@@ -30,8 +30,10 @@
  * as passes pay: while each pass leaves clearly fewer dirty pages than it
  * sent, another one shrinks the pause at the price of a smaller and
  * smaller pass, so it goes on past Xen's five passes and stops only when
- * the dirty set is negligible (under dirty_threshold, default 50; no
- * extra pass for those) or, when the caller set downtime_ms, as soon as
+ * the dirty set is negligible (under dirty_threshold, default 50: as in
+ * Xen's, one last live pass sends those few first, unless the pass just
+ * made was that one or the pass limit is reached) or, when the caller
+ * set downtime_ms, as soon as
  * the predicted pause is within it. The prediction is the dirty pages at
  * the cost per page the last pass measured (its time over its pages:
  * scattered pages cost more than the full pass's sequential ones, so the
@@ -190,6 +192,12 @@ downtime_decide(const struct keel_migrate_policy *policy,
 
     if (last->dirty_pages == 0)
         return verdict(KEEL_MIGRATE_STOP, "no dirty pages left", why_r);
+    /* A few dirty pages left: one more live pass sends them while the
+     * guest runs (as Xen does), unless that pass was just made. */
+    if (last->dirty_pages < threshold && last->pages_sent >= threshold &&
+        !at_pass_limit(last, max_passes_or(policy, DOWNTIME_MAX_PASSES)))
+        return verdict(KEEL_MIGRATE_CONTINUE,
+                       "few dirty pages left: one last pass", why_r);
     if (last->dirty_pages < threshold)
         return verdict(KEEL_MIGRATE_STOP, "dirty set is negligible", why_r);
     estimate(last, &e);

@@ -261,6 +261,7 @@ static const struct keel_migrate_policy downtime_default = {
 
 #define GONE "no dirty pages left"
 #define SMALL "dirty set is negligible"
+#define LAST "few dirty pages left: one last pass"
 #define TARGET "predicted downtime within target"
 #define SHRINK "passes still shrink the dirty set"
 #define UNMEASURED "cost per page not measured yet"
@@ -297,18 +298,23 @@ static const struct dt_case dt_cases[] = {
     {29, 1000, SEC, 0, 0, 0, 0, 0, STOP, GONE},
     {0, 0, 0, 0, 0, 0, 0, 0, STOP, GONE},
     {5, 1000, SEC, 0, 0, 0, 0, 1, STOP, GONE},
-    /* under the threshold stops at once: 49 does, 50 does not, even
-     * when the pass brought back more than it sent, at the pass limit,
-     * over max_downtime_ms or unmeasured */
-    {1, 1000, SEC, 49, 0, 0, 0, 0, STOP, SMALL},
+    /* under the threshold (49, not 50) one last live pass sends the few
+     * pages, as Xen's does; after that pass (it sent fewer than the
+     * threshold), at the pass limit, when the pass brought back more than
+     * it sent, over max_downtime_ms or unmeasured, it stops at once */
+    {1, 1000, SEC, 49, 0, 0, 0, 0, CONT, LAST},
+    {1, 49, SEC, 30, 0, 0, 0, 0, STOP, SMALL},
+    {2, 50, SEC, 49, 0, 0, 0, 0, CONT, LAST},
     {1, 1000, SEC, 50, 0, 0, 0, 0, CONT, SHRINK},
-    {0, 1000, SEC, 49, 0, 0, 0, 0, STOP, SMALL},
+    {0, 1000, SEC, 49, 0, 0, 0, 0, CONT, LAST},
     {0, 1000, SEC, 50, 0, 0, 0, 0, CONT, SHRINK},
     {3, 10, SEC, 49, 0, 0, 0, 0, STOP, SMALL},
     {29, 1000, SEC, 49, 0, 0, 0, 0, STOP, SMALL},
-    {1, 1000, SEC, 49, 0, 0, 0, 1, STOP, SMALL},
+    {1, 1000, SEC, 49, 0, 0, 0, 1, CONT, LAST},
+    {1, 10, SEC, 49, 0, 0, 0, 1, STOP, SMALL},
     {1, 0, 0, 49, 0, 0, 0, 1, STOP, SMALL},
-    {1, 10000, SEC, 999, 0, 1000, 0, 0, STOP, SMALL},
+    {1, 10000, SEC, 999, 0, 1000, 0, 0, CONT, LAST},
+    {1, 999, SEC, 998, 0, 1000, 0, 0, STOP, SMALL},
     {1, 10000, SEC, 1000, 0, 1000, 0, 0, CONT, SHRINK},
     {1, 1000, SEC, 1, 0, 1, 0, 0, CONT, SHRINK},
     {1, 1000, SEC, U64 - 1, 0, U64, 0, 0, STOP, SMALL},
@@ -485,6 +491,9 @@ dt_reference(const struct keel_migrate_policy *policy,
 
     if (p->dirty_pages == 0)
         return answer(STOP, GONE, why_r);
+    if (p->dirty_pages < threshold && p->pages_sent >= threshold &&
+        (uint64_t)p->pass + 1 < max)
+        return answer(CONT, LAST, why_r);
     if (p->dirty_pages < threshold)
         return answer(STOP, SMALL, why_r);
     if (policy->downtime_ms && known && within(p, policy->downtime_ms))
