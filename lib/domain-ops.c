@@ -469,6 +469,7 @@ fill_info(struct keel_host *host, const struct keel_hv_dominfo *hi,
     info->cpu_time_ns = hi->cpu_time_ns;
     info->poolid = hi->poolid;
     keel__pool_name(host, hi->poolid, info->pool);
+    info->adopted = d && d->adopted;
     if (d && d->start_time_ns) {
         info->start_time_ns = d->start_time_ns;
         info->uptime_ns = now > d->start_time_ns ? now - d->start_time_ns : 0;

@@ -393,8 +393,17 @@ build(struct keel_host *host, struct plan *p, unsigned int flags,
     if (!d)
         return keel_error(host->ctx, KEEL_ENOMEM, "out of memory");
     memcpy(spec.uuid, p->cfg.uuid, 16);
-    rc = keel_hv_domain_create(host->hv, &spec, &d->domid);
+    /* Until the create is whole, the store says so (by uuid, written
+     * before the domain exists): a process killed in between leaves the
+     * mark, and the next keel_host_open finishes the create (a record
+     * exists) or takes the domain back (none does). */
+    rc =
+        keel__create_mark(host, p->cfg.uuid,
+                          flags & KEEL_DOMAIN_CREATE_PAUSED ? "paused" : "run");
+    if (rc == 0)
+        rc = keel_hv_domain_create(host->hv, &spec, &d->domid);
     if (rc) {
+        keel__dom_remove_store(host, KEEL_DOMID_INVALID, p->cfg.uuid);
         keel__dom_free(d);
         return rc;
     }
@@ -420,6 +429,7 @@ build(struct keel_host *host, struct plan *p, unsigned int flags,
         return rc;
     }
     *domid_r = d->domid;
+    keel__dom_created(host, d->uuid);
     keel__event_queue(host, KEEL_DOMAIN_EVENT_CREATED, d, d->domid);
     return 0;
 }

@@ -35,6 +35,11 @@ struct keel__dom {
     uint64_t start_time_ns;
     int stopped;      /* -1, or the shutdown reason already acted on */
     uint64_t actions; /* on_* actions carried out (waiters compare) */
+    /* Found running without a record when a host was opened, so not
+     * created by keel: its config is what the hypervisor and the store
+     * said. Kept in the store (/local/domain/<domid>/keel/adopted) so it
+     * survives the next open, which finds the record adopt() wrote. */
+    bool adopted;
     /* A save, restore or migration owns the domain ("save", ...): calls
      * that would change it fail with KEEL_EBUSY. NULL when none. */
     const char *busy;
@@ -58,7 +63,10 @@ struct keel_host {
     /* topology, read at open */
     uint32_t nr_cpus, nr_nodes;
     struct keel_cpumap node_cpus[KEEL_HOST_MAX_NODES];
-    /* the consumer's queue: a ring of KEEL_HOST_EVENT_QUEUE */
+    /* the consumer's queue: a ring of KEEL_HOST_EVENT_QUEUE. evfd counts
+     * while the queue is not empty; epfd (keel_host_event_fd) polls it
+     * and the backend's fd, so a consumer wakes for either. */
+    int evfd, epfd;
     struct keel_domain_event *evq;
     size_t evq_head, evq_len;
     uint64_t seq;
@@ -155,6 +163,14 @@ int keel__store_printf(struct keel_host *host, const char *path,
  * vCPU has the same, else one per vCPU; "all" for every host CPU), and
  * saves d. For whoever changed affinity: vcpu-pin, cpupool cpu-remove. */
 int keel__dom_sync_affinity(struct keel_host *host, struct keel__dom *d);
+
+/* host-open.c: the mark of a create in progress, /vm/<uuid>/creating
+ * ("run" or "paused": what the create was to leave), written before the
+ * domain is made and removed once it is whole (a failure to remove it is
+ * a warning: the next open finds the domain whole). */
+int keel__create_mark(struct keel_host *host, const uint8_t uuid[16],
+                      const char *leave);
+void keel__dom_created(struct keel_host *host, const uint8_t uuid[16]);
 
 /* domain.c: create and destroy under the lock, for lib/migrate. create
  * marks the new record busy (may be NULL) before the lock is given back;

@@ -4,7 +4,8 @@
  * Opening reads the host's topology, loads the domain config files of
  * STATE_DIR and reconciles them with the domains the hypervisor has (see
  * host.h): a file whose domain is gone is removed, a domain without a
- * file is adopted.
+ * file is adopted (and marked so in the store, where the next open reads
+ * it back: keel_domain_info's adopted).
  */
 #include "config.h"
 
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +86,99 @@ load_meta(struct keel_host *host, struct keel__dom *d)
     store_get(host, path, buf, sizeof(buf));
     if (keel__parse_u64(buf, &v) && v <= KEEL_SHUTDOWN_SOFT_RESET)
         d->stopped = (int)v;
+    snprintf(path, sizeof(path), "/local/domain/%u/keel/adopted", d->domid);
+    store_get(host, path, buf, sizeof(buf));
+    if (!strcmp(buf, "1"))
+        d->adopted = true;
+}
+
+static void
+mark_path(const uint8_t uuid[16], char path[64])
+{
+    char u[37];
+
+    keel_uuid_format(uuid, u);
+    snprintf(path, 64, "/vm/%s/creating", u);
+}
+
+int
+keel__create_mark(struct keel_host *host, const uint8_t uuid[16],
+                  const char *leave)
+{
+    char path[64];
+
+    mark_path(uuid, path);
+    return keel__store_printf(host, path, "%s", leave);
+}
+
+void
+keel__dom_created(struct keel_host *host, const uint8_t uuid[16])
+{
+    char path[64];
+    bool had = keel__error_isset(host->ctx);
+
+    mark_path(uuid, path);
+    if (keel_hv_store_remove(host->hv, path))
+        keel_warn(host->ctx, "removing %s: %s", path,
+                  keel_ctx_last_error(host->ctx));
+    keel__error_unrecord(host->ctx, had);
+}
+
+/* A create that a killed process left half done (/vm/<uuid>/creating in
+ * the store): with a record it is finished (unpaused unless it was to
+ * stay paused); without one there is no config to keep it by, so the
+ * domain is taken back. Returns true when the domain was taken back. */
+static bool
+finish_create(struct keel_host *host, uint32_t domid, const uint8_t uuid[16],
+              bool has_record)
+{
+    char path[64], buf[16];
+    bool had = keel__error_isset(host->ctx);
+    struct keel_hv_dominfo info;
+
+    mark_path(uuid, path);
+    store_get(host, path, buf, sizeof(buf));
+    if (!buf[0])
+        return false;
+    if (!has_record) {
+        keel_info(host->ctx,
+                  "domain %u: its create was cut short before keel kept "
+                  "its config; destroying it",
+                  domid);
+        (void)keel_hv_domain_destroy(host->hv, domid);
+        keel__dom_remove_store(host, domid, uuid);
+        keel__error_unrecord(host->ctx, had);
+        return true;
+    }
+    if (!strcmp(buf, "run") &&
+        keel_hv_domain_info(host->hv, domid, &info) == 0 &&
+        (info.flags & KEEL_DOMF_PAUSED)) {
+        keel_info(host->ctx, "domain %u: finishing its create: unpausing",
+                  domid);
+        (void)keel_hv_domain_unpause(host->hv, domid);
+    }
+    keel__error_unrecord(host->ctx, had);
+    keel__dom_created(host, uuid);
+    return false;
+}
+
+/* Marks d adopted in the store, beside keel/stopped: the record adopt()
+ * writes is a config file (libxl's JSON, which has no place for it), and
+ * the next open loads that record like any other. A failure only costs
+ * the mark after a reopen, so it is a warning, not a failed open. */
+static void
+mark_adopted(struct keel_host *host, struct keel__dom *d)
+{
+    char path[64];
+    bool had = keel__error_isset(host->ctx);
+
+    d->adopted = true;
+    snprintf(path, sizeof(path), "/local/domain/%u/keel/adopted", d->domid);
+    if (keel__store_printf(host, path, "1")) {
+        keel_warn(host->ctx, "domain %u: recording that it was adopted: %s",
+                  d->domid, keel_ctx_last_error(host->ctx));
+        keel__error_unrecord(host->ctx, had);
+    }
 }
 
 /* One file of the state directory: keep it, or say why not. */
@@ -137,6 +233,7 @@ load_one(struct keel_host *host, const char *name)
     }
     memcpy(d->cfg.uuid, d->uuid, 16);
     load_meta(host, d);
+    finish_create(host, domid, d->uuid, true);
     keel__dom_insert(host, d);
     d = NULL;
 out:
@@ -207,6 +304,7 @@ adopt(struct keel_host *host, const struct keel_hv_dominfo *info)
         return rc;
     }
     load_meta(host, d);
+    mark_adopted(host, d);
     keel__dom_insert(host, d);
     keel_warn(host->ctx,
               "domain %u had no config in %s (a toolstack stopped "
@@ -230,10 +328,35 @@ adopt_orphans(struct keel_host *host)
             if (infos[i].domid == 0 || (infos[i].flags & KEEL_DOMF_DYING) ||
                 host->doms[infos[i].domid])
                 continue;
+            if (finish_create(host, infos[i].domid, infos[i].uuid, false))
+                continue;
             rc = adopt(host, &infos[i]);
         }
     } while (rc == 0 && n == ARRAY_SIZE(infos));
     return rc;
+}
+
+/* keel_host_event_fd: an epoll set of the backend's event fd and an
+ * eventfd that is non-zero while libkeel's own queue holds events (those
+ * that calls queue: created, paused, ...). */
+static int
+event_fds(struct keel_host *host)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+    int hvfd = keel_hv_event_fd(host->hv);
+
+    host->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    host->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (host->evfd < 0 || host->epfd < 0)
+        return keel_error_errno(host->ctx, 0, "making the host's event fd");
+    ev.data.fd = host->evfd;
+    if (epoll_ctl(host->epfd, EPOLL_CTL_ADD, host->evfd, &ev) != 0)
+        return keel_error_errno(host->ctx, 0, "making the host's event fd");
+    ev.data.fd = hvfd;
+    if (hvfd >= 0 && epoll_ctl(host->epfd, EPOLL_CTL_ADD, hvfd, &ev) != 0)
+        return keel_error_errno(host->ctx, 0,
+                                "watching the backend's event fd");
+    return 0;
 }
 
 static int
@@ -247,6 +370,7 @@ host_alloc(struct keel_ctx *ctx, struct keel_hv *hv, const char *dir,
         return keel_error(ctx, KEEL_ENOMEM, "out of memory");
     host->ctx = ctx;
     host->hv = hv;
+    host->evfd = host->epfd = -1;
     pthread_mutex_init(&host->lock, NULL);
     host->dir = keel__strdup(ctx, dir);
     host->doms = calloc(KEEL_DOMID_FIRST_RESERVED, sizeof(*host->doms));
@@ -259,7 +383,7 @@ host_alloc(struct keel_ctx *ctx, struct keel_hv *hv, const char *dir,
         return keel_error(ctx, KEEL_ENOMEM, "out of memory");
     if (mkdir(dir, 0750) && errno != EEXIST)
         return keel_error_errno(ctx, 0, "creating state directory %s", dir);
-    return 0;
+    return event_fds(host);
 }
 
 KEEL_EXPORT int
@@ -309,6 +433,10 @@ keel_host_close(struct keel_host *host)
     free(host->by_uuid.slots);
     free(host->evq);
     free(host->dir);
+    if (host->evfd >= 0)
+        close(host->evfd);
+    if (host->epfd >= 0)
+        close(host->epfd);
     pthread_mutex_destroy(&host->lock);
     free(host);
 }

@@ -556,7 +556,11 @@ keel__event_queue(struct keel_host *host, enum keel_domain_event_type type,
         host->evq_len--;
     }
     ev = &host->evq[(host->evq_head + host->evq_len) % KEEL_HOST_EVENT_QUEUE];
-    host->evq_len++;
+    if (host->evq_len++ == 0 && host->evfd >= 0) {
+        uint64_t one = 1;
+
+        (void)!write(host->evfd, &one, sizeof(one)); /* wakes the poller */
+    }
     memset(ev, 0, sizeof(*ev));
     ev->seq = ++host->seq;
     ev->type = type;
@@ -672,13 +676,18 @@ take_events(struct keel_host *host, struct keel_domain_event *evs, size_t max)
         host->evq_head = (host->evq_head + 1) % KEEL_HOST_EVENT_QUEUE;
         host->evq_len--;
     }
+    if (host->evq_len == 0 && host->evfd >= 0) {
+        uint64_t count;
+
+        (void)!read(host->evfd, &count, sizeof(count)); /* empty: quiet */
+    }
     return n;
 }
 
 KEEL_EXPORT int
 keel_host_event_fd(struct keel_host *host)
 {
-    return keel_hv_event_fd(host->hv);
+    return host->epfd;
 }
 
 KEEL_EXPORT int

@@ -175,6 +175,16 @@ struct keel_domain_info {
     char pool[KEEL_NAME_MAX + 1];
     uint64_t start_time_ns; /* wall clock, ns since the epoch; 0: unknown */
     uint64_t uptime_ns;     /* 0 when start_time_ns is unknown */
+    /* true when keel found the domain running without a record of it
+     * (created by another toolstack, or while no keel ran): its config is
+     * the one keel could read back from the hypervisor. It stays true
+     * across later opens of the host (the mark is the store node
+     * /local/domain/<domid>/keel/adopted) and for the domain's life; a
+     * domain keel creates, restores or restarts is false. false too for
+     * Domain-0 and for a domain keel has no record of at all (one created
+     * behind keel's back while this host is open: only keel_domain_list
+     * shows it, named "(unknown)", until the next open adopts it). */
+    bool adopted;
 };
 
 /* Turns what a user types into a domid: a domid in decimal, a uuid, or

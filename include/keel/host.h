@@ -16,15 +16,21 @@
  *       as Xen's own toolstack writes them; and
  *       /local/domain/<domid>/keel/stopped, the shutdown reason whose
  *       on_* action was already carried out (so a preserved domain is not
- *       handled twice)
+ *       handled twice), /local/domain/<domid>/keel/adopted, "1" for
+ *       a domain adopted as below (keel_domain_info's adopted), and
+ *       /vm/<uuid>/creating ("run" or "paused"), there from before the
+ *       hypervisor's create until the domain is whole
  * Each write is one small file or store node, so an operation costs the
  * same with 10,000 domains as with one.
  *
  * Opening a host reconciles the two halves: a config file whose domain is
- * gone is removed; a domain the hypervisor has but no file describes (a
- * toolstack killed between the hypervisor call and the file write) is
- * adopted with a config built from what the hypervisor and the store say,
- * and a warning. So every domain has an owner.
+ * gone is removed; a create that a killed process left half done (its
+ * creating mark is there) is finished when its file was written (the
+ * domain runs, unless it was created paused) and taken back when not; a
+ * domain the hypervisor has but no file describes, and that keel was not
+ * creating (another toolstack's) is adopted with a config built from
+ * what the hypervisor and the store say, and a warning. So every domain
+ * has an owner.
  *
  * Events: the host turns the backend's events into struct
  * keel_domain_event records and carries out the on_* actions of guests
@@ -135,7 +141,8 @@ struct keel_domain_event {
 const char *keel_domain_event_type_name(enum keel_domain_event_type type);
 
 /* An fd that polls readable when keel_host_events() has work: the
- * backend's event fd. Owned by the host's hv. */
+ * backend has events, or libkeel's queue holds events that calls made
+ * (created, paused, ...). Owned by the host. */
 int keel_host_event_fd(struct keel_host *host);
 
 /* Reads the backend's waiting events, carries out the on_* actions of

@@ -166,6 +166,12 @@ struct keel_migrate_progress {
     uint32_t passes;               /* DONE: live passes made */
     uint64_t downtime_ns;          /* DONE (sender): pause to last byte */
     uint64_t elapsed_ns;           /* since the call began */
+    /* The domain sent, or the one built by a restore or receive (from
+     * the first SETUP on; KEEL_DOMID_INVALID and a zero uuid before it
+     * exists): a caller that must find it again after a crash (keeld's
+     * job journal) records these. */
+    uint32_t domid;
+    uint8_t uuid[16];
 };
 
 /* Called on the calling thread at each phase change and every few MiB.

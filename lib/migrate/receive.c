@@ -400,6 +400,10 @@ build(struct receiver *v)
     pthread_mutex_lock(&v->host->lock);
     rc = keel__dom_create(v->host, &v->cfg, KEEL_DOMAIN_CREATE_PAUSED,
                           "restore", &v->domid);
+    if (rc == 0) {
+        v->prog.domid = v->domid;
+        memcpy(v->prog.uuid, keel__dom_find(v->host, v->domid)->uuid, 16);
+    }
     pthread_mutex_unlock(&v->host->lock);
     if (rc)
         return rc;
@@ -628,6 +632,7 @@ receive_domain(struct keel_host *host, int fd, int send_fd,
     v.hv = host->hv;
     v.opts = opts ? opts : &none;
     v.domid = KEEL_DOMID_INVALID;
+    v.prog.domid = KEEL_DOMID_INVALID;
     v.t0_ns = keel__mono_ns();
     v.stay_paused = v.opts->flags & KEEL_RESTORE_PAUSED;
     keel_domain_config_init(&v.cfg);

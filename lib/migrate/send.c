@@ -581,6 +581,8 @@ begin(struct sender *s, const char *job)
     if (rc == 0) {
         d->busy = job;
         memcpy(s->uuid, d->uuid, 16);
+        s->prog.domid = s->domid;
+        memcpy(s->prog.uuid, d->uuid, 16);
         s->type = info.type;
         s->max_vcpus = info.max_vcpus;
         s->was_paused = keel__state_of(&info) == KEEL_DOMAIN_PAUSED;

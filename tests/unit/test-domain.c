@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -884,6 +885,91 @@ START_TEST(reopen_reconciles)
 }
 END_TEST
 
+/* A domain created behind libkeel's back is adopted at the next open and
+ * says so, through info and list, after any later reopen too; keel's own
+ * domains, and Domain-0, do not. */
+START_TEST(adopted_flag)
+{
+    struct env e = env_open(0);
+    struct keel_domain_info *infos = NULL;
+    uint32_t mine = make(&e, "mine", 0), foreign, i;
+    size_t n = 0;
+    int round;
+
+    ck_assert(!info_of(&e, mine).adopted);
+    ck_assert(!info_of(&e, 0).adopted);
+    foreign = th_sim_domain(e.hv, KEEL_DOMAIN_PV, 1, 16 * MIB_KB);
+    OK(keel_domain_list(e.host, &infos, &n)); /* no record yet */
+    for (i = 0; i < n; i++)
+        ck_assert(!infos[i].adopted);
+    free(infos);
+    for (round = 0; round < 2; round++) {
+        th_host_close(e.host);
+        e.host = th_host_open(e.hv, NULL);
+        ck_assert(info_of(&e, foreign).adopted);
+        ck_assert(!info_of(&e, mine).adopted);
+        OK(keel_domain_list(e.host, &infos, &n));
+        for (i = 0; i < n; i++)
+            ck_assert_int_eq(infos[i].adopted, infos[i].domid == foreign);
+        free(infos);
+    }
+    /* a domain keel makes later (maybe on the same domid) is keel's */
+    OK(keel_domain_destroy(e.host, foreign));
+    ck_assert(!info_of(&e, make(&e, "next", 0)).adopted);
+}
+END_TEST
+
+/* A process killed in the middle of a create leaves a mark in
+ * the store (/vm/<uuid>/creating, written before the domain exists);
+ * the next open finishes a create that has a record (the
+ * domain runs, as asked) and takes back one that has none (keeld killed
+ * under a burst of creates once left such domains paused for ever). */
+START_TEST(half_done_create_finished_or_undone)
+{
+    struct env e = env_open(0);
+    struct keel_hv_dominfo hi;
+    struct keel_domain_info info;
+    uint32_t whole = make(&e, "whole", 0), cut, orphan;
+    char *val = NULL, path[64], u[37];
+    size_t len;
+
+    cut = make(&e, "cut", 0);
+    /* "cut" as a killed create leaves it: recorded, paused, marked */
+    OK(keel_hv_domain_pause(e.hv, cut));
+    info = info_of(&e, cut);
+    keel_uuid_format(info.uuid, u);
+    snprintf(path, sizeof(path), "/vm/%s/creating", u);
+    OK(keel_hv_store_write_str(e.hv, path, "run"));
+    /* and one killed before its record was written */
+    orphan = th_sim_domain(e.hv, KEEL_DOMAIN_PV, 1, 16 * MIB_KB);
+    OK(keel_hv_domain_pause(e.hv, orphan));
+    OK(keel_hv_domain_info(e.hv, orphan, &hi));
+    keel_uuid_format(hi.uuid, u);
+    {
+        char opath[64];
+
+        snprintf(opath, sizeof(opath), "/vm/%s/creating", u);
+        OK(keel_hv_store_write_str(e.hv, opath, "run"));
+    }
+    th_host_close(e.host);
+    e.host = th_host_open(e.hv, NULL);
+    ck_assert_int_eq(info_of(&e, cut).state, KEEL_DOMAIN_RUNNING);
+    ck_assert_int_eq(keel_hv_store_read(e.hv, path, &val, &len), KEEL_ENOENT);
+    keel_ctx_clear_error(th_ctx());
+    ck_assert_int_eq(info_of(&e, whole).state, KEEL_DOMAIN_RUNNING);
+    ck_assert(keel_hv_domain_info(e.hv, orphan, &hi) == KEEL_ENODOMAIN ||
+              (hi.flags & KEEL_DOMF_DYING));
+    keel_ctx_clear_error(th_ctx());
+    th_assert_err(keel_domain_info(e.host, orphan, &info), KEEL_ENODOMAIN,
+                  NULL);
+    /* a whole create leaves no mark */
+    keel_uuid_format(info_of(&e, whole).uuid, u);
+    snprintf(path, sizeof(path), "/vm/%s/creating", u);
+    ck_assert_int_eq(keel_hv_store_read(e.hv, path, &val, &len), KEEL_ENOENT);
+    keel_ctx_clear_error(th_ctx());
+}
+END_TEST
+
 /* --- the event queue --------------------------------------------------- */
 
 START_TEST(event_queue_bounded)
@@ -900,6 +986,29 @@ START_TEST(event_queue_bounded)
     ck_assert_uint_eq(events(&e, evs), 16);
     ck_assert_uint_eq(evs[0].seq, 22); /* the oldest 21 were dropped */
     ck_assert_uint_eq(evs[15].seq, 37);
+}
+END_TEST
+
+/* The host's event fd wakes a poller for the events calls queue (it once
+ * was the backend's fd alone, which a create does not touch, so a daemon
+ * polling it never heard of "created"), and is quiet once they are read. */
+START_TEST(event_fd_wakes_for_queued_events)
+{
+    struct env e = env_open(KEEL_HV_OPEN_MANUAL_CLOCK);
+    struct keel_domain_event evs[8];
+    struct pollfd pfd = {.events = POLLIN};
+    size_t n;
+
+    pfd.fd = keel_host_event_fd(e.host);
+    ck_assert_int_ge(pfd.fd, 0);
+    OK(keel_host_events(e.host, evs, 8, &n));
+    ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+    make(&e, "web", 0);
+    ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+    OK(keel_host_events(e.host, evs, 8, &n));
+    ck_assert_uint_ge(n, 1);
+    ck_assert_int_eq(evs[0].type, KEEL_DOMAIN_EVENT_CREATED);
+    ck_assert_int_eq(poll(&pfd, 1, 0), 0);
 }
 END_TEST
 
@@ -952,7 +1061,10 @@ main(void)
     tcase_add_test(tc, pin);
     tcase_add_test(tc, lookup_list);
     tcase_add_test(tc, reopen_reconciles);
+    tcase_add_test(tc, adopted_flag);
     tcase_add_test(tc, event_queue_bounded);
     tcase_add_test(tc, wait_times_out);
+    tcase_add_test(tc, event_fd_wakes_for_queued_events);
+    tcase_add_test(tc, half_done_create_finished_or_undone);
     return th_run(s);
 }
