@@ -102,28 +102,41 @@ update_reading(struct kd_conn *c)
     }
 }
 
+/* A request over --max-message: answered, and the connection closed,
+ * since what follows cannot be told from the next request. */
+static void
+over_limit(struct kd_conn *c)
+{
+    kd_rpc_error_loop(c, NULL, KD_EREQUEST, kd_err_name(KD_EREQUEST),
+                      "request over the message limit: closing");
+    log_warnx("conn %" PRIu64 ": request over %zu bytes, closed", c->id,
+              c->kd->opts.max_message);
+    close_when_flushed(c);
+}
+
 static void
 take_lines(struct kd_conn *c)
 {
     size_t start = 0, i;
 
-    for (i = 0; i < c->in_len && !c->closing; i++) {
+    for (i = 0; i < c->in_len; i++) {
+        if (c->closing || c->flush_close)
+            return;
         if (c->in[i] != '\n')
             continue;
+        if (i - start > c->kd->opts.max_message) {
+            over_limit(c);
+            return;
+        }
         kd_rpc_line_loop(c, c->in + start, i - start);
         start = i + 1;
     }
-    if (c->closing)
+    if (c->closing || c->flush_close)
         return;
     memmove(c->in, c->in + start, c->in_len - start);
     c->in_len -= start;
-    if (c->in_len > c->kd->opts.max_message) {
-        kd_rpc_error_loop(c, NULL, KD_EREQUEST, kd_err_name(KD_EREQUEST),
-                          "request over the message limit: closing");
-        log_warnx("conn %" PRIu64 ": request over %zu bytes, closed", c->id,
-                  c->kd->opts.max_message);
-        close_when_flushed(c);
-    }
+    if (c->in_len > c->kd->opts.max_message)
+        over_limit(c);
 }
 
 static void
@@ -451,8 +464,6 @@ listen_path(struct keeld *kd, uv_pipe_t *p, const char *name, int mode,
     }
     unlink(path); /* a stale socket of a keeld that died: the pidfile
                      lock says none runs now */
-    uv_pipe_init(kd->loop, p, 0);
-    p->data = kd;
     r = uv_pipe_bind(p, path);
     if (r == 0 && chmod(path, (mode_t)mode) != 0)
         r = -errno;
@@ -480,9 +491,7 @@ activated(struct keeld *kd)
         log_err("socket activation gave %d sockets, keeld needs 2", n);
         return -EINVAL;
     }
-    uv_pipe_init(kd->loop, &kd->rw_sock, 0);
-    uv_pipe_init(kd->loop, &kd->ro_sock, 0);
-    kd->rw_sock.data = kd->ro_sock.data = kd;
+    kd->activated = true;
     if (uv_pipe_open(&kd->rw_sock, 3) || uv_pipe_open(&kd->ro_sock, 4) ||
         uv_listen((uv_stream_t *)&kd->rw_sock, 128, on_connection) ||
         uv_listen((uv_stream_t *)&kd->ro_sock, 128, on_connection)) {
@@ -513,6 +522,10 @@ kd_control_start_loop(struct keeld *kd)
     uv_async_init(kd->loop, &mail_async, on_mail);
     mail_async.data = kd;
     mail_ready = true;
+    uv_pipe_init(kd->loop, &kd->rw_sock, 0);
+    uv_pipe_init(kd->loop, &kd->ro_sock, 0);
+    kd->rw_sock.data = kd->ro_sock.data = kd;
+    kd->control_up = true; /* the handles exist: stop closes them */
     r = activated(kd);
     if (r)
         return r < 0 ? r : 0;
@@ -540,6 +553,9 @@ kd_control_stop_loop(struct keeld *kd)
 {
     struct kd_conn *c, *next;
 
+    if (!kd->control_up)
+        return;
+    kd->control_up = false;
     if (!uv_is_closing((uv_handle_t *)&kd->rw_sock))
         uv_close((uv_handle_t *)&kd->rw_sock, NULL);
     if (!uv_is_closing((uv_handle_t *)&kd->ro_sock))

@@ -53,8 +53,11 @@ gen_event(yajl_gen g, const char *type, uint32_t domid, const uint8_t uuid[16],
     }
     if (name)
         kd_gen_kv_str(g, "name", name);
+    kd_gen_str(g, "reason");
     if (reason)
-        kd_gen_kv_str(g, "reason", reason);
+        kd_gen_str(g, reason);
+    else
+        yajl_gen_null(g);
     yajl_gen_map_close(g);
 }
 
@@ -166,7 +169,13 @@ pumped(uv_work_t *req, int status)
 
         log_info("event: %s %s (domain %u)%s%s", ev->name, api_type(ev),
                  ev->domid, reason ? ": " : "", reason ? reason : "");
-        send_event(kd, api_type(ev), ev->domid, ev->uuid, ev->name, reason);
+        /* A restart's event names the domain that runs now. */
+        send_event(kd, api_type(ev),
+                   ev->type == KEEL_DOMAIN_EVENT_RESTARTED &&
+                           ev->new_domid != KEEL_DOMID_INVALID
+                       ? ev->new_domid
+                       : ev->domid,
+                   ev->uuid, ev->name, reason);
     }
     e->pumping = false;
     if (e->again && !kd->stopping) {

@@ -28,6 +28,40 @@
  * Checklist when changing this exchange: jobs_migrate_incoming() and
  * peer_open() here, docs/keeld-api.md, the integration tests.
  *
+ * The journal. A keeld killed mid-job (SIGKILL, a crash, the machine
+ * losing power) leaves a source paused, log-dirty on, a save file half
+ * written or a domain half built, and the job's thread is gone. So each
+ * job keeps STATE_DIR/jobs/<id>.json, written atomically (kd_write_atomic)
+ * by its own thread before it starts and at each step that changes what
+ * undoing means, and removed when it ends:
+ *
+ *   {"version":1,"job":3,"kind":"save","domain":"vm",
+ *    "uuid":"...","domid":5,"was_paused":false,"leave":"destroyed",
+ *    "file":"/srv/vm.save","phase":"stopcopy"}
+ *
+ * kind is the job's; uuid and domid are the source's, or for a restore
+ * or an incoming migration the new domain's (null until libkeel reports
+ * it has built one); leave (save) and paused (restore, incoming) are the
+ * request's; phase is "started", "stopcopy" (the source was paused for
+ * the last copy), "done" (the stream is complete: a migration's handover
+ * may have begun, a restored domain is whole) or "synced" (a save's file
+ * is complete and fsynced, and only then is the source destroyed).
+ * kd_jobs_init() reads what a killed keeld left, before any job runs:
+ * a source that still exists gets log-dirty off and, unless it was paused
+ * before the job, is unpaused, and a save file that is not complete is
+ * removed; a synced save is finished as asked; a half-built domain is
+ * destroyed, a whole restored one finished. What cannot be known is not
+ * guessed: a migration's source or destination whose stream was complete
+ * may be the copy that runs elsewhere, so it is left paused with a
+ * warning (libkeel's rule: never two copies running), and a journal
+ * keeld cannot read is logged and left in place. A journal whose undoing
+ * failed stays, to be tried at the next start.
+ * Checklist when changing the journal: journal_text() and jrec_decode()
+ * here, the recovery rules (recover_source(), recover_built()), the
+ * journal tests in tests/unit/test-keeld-jobs.c, docs/architecture.md,
+ * and what an older keeld does with a newer journal ("version": it
+ * leaves it in place).
+ *
  * Locking: jobs->lock guards the list and every job field marked below;
  * it is held only for memory operations, never across a libkeel call or
  * a notification.
@@ -44,10 +78,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include "jobs-internal.h"
 #include "keeld.h"
 
 #define JOBS_KEEP 1000        /* finished jobs kept; the oldest go first */
@@ -81,6 +119,13 @@ struct kd_job {
     char *name;         /* restore: the new domain's name, or NULL */
     struct keel_migrate_policy policy;
     char *why; /* the thread's own error message, or NULL */
+    /* the journal (the thread's own) */
+    char *journal; /* its path, once the thread has begun; NULL before */
+    enum journal_phase jphase;
+    bool jdom; /* jdomid and juuid name the job's domain */
+    uint32_t jdomid;
+    uint8_t juuid[16];
+    bool was_paused; /* save, migrate_local: the source, at the start */
     /* under jobs->lock */
     int fd; /* -1 once closed */
     char domain[KEEL_NAME_MAX + 1];
@@ -102,6 +147,7 @@ struct kd_jobs {
     uint64_t next_id;
     unsigned n_running, n_finished;
     bool stopping; /* kd_jobs_fini: no more notifications or jobs */
+    char *dir;     /* STATE_DIR/jobs: the journals */
 };
 
 /* --- jobs --- */
@@ -132,6 +178,7 @@ job_free(struct kd_job *job)
         close(job->fd);
     free(job->path);
     free(job->name);
+    free(job->journal);
     free(job->why);
     free(job->error);
     free(job);
@@ -370,6 +417,152 @@ done_json(const struct kd_job *job)
     return gen_take(g);
 }
 
+/* --- the journal --- */
+
+/* A restore or an incoming migration: the job builds a domain. */
+static bool
+job_builds(const struct kd_job *job)
+{
+    return job->kind[0] == 'r' || !strcmp(job->kind, "migrate_incoming");
+}
+
+const char *
+kd_leave_name(unsigned int flags)
+{
+    if (flags & KEEL_SAVE_LEAVE_PAUSED)
+        return "paused";
+    if (flags & KEEL_SAVE_LEAVE_RUNNING)
+        return "running";
+    return "destroyed";
+}
+
+/* The journal's text (see the top of the file), or NULL: out of memory.
+ * job->domain is read without the lock: only this thread writes it. */
+static char *
+journal_text(const struct kd_job *job)
+{
+    yajl_gen g = kd_gen_new();
+    bool save = !strcmp(job->kind, "save"), builds = job_builds(job);
+    char u[37];
+
+    if (!g)
+        return NULL;
+    yajl_gen_map_open(g);
+    kd_gen_kv_int(g, "version", JOURNAL_VERSION);
+    kd_gen_kv_int(g, "job", (long long)job->id);
+    kd_gen_kv_str(g, "kind", job->kind);
+    kd_gen_kv_str(g, "domain", job->domain);
+    keel_uuid_format(job->juuid, u);
+    kd_gen_str(g, "uuid");
+    if (job->jdom)
+        kd_gen_str(g, u);
+    else
+        yajl_gen_null(g);
+    kd_gen_str(g, "domid");
+    if (job->jdom)
+        yajl_gen_integer(g, job->jdomid);
+    else
+        yajl_gen_null(g);
+    kd_gen_kv_bool(g, "was_paused", job->was_paused);
+    if (save)
+        kd_gen_kv_str(g, "leave", kd_leave_name(job->flags));
+    if (builds)
+        kd_gen_kv_bool(g, "paused", job->flags & KEEL_RESTORE_PAUSED);
+    kd_gen_str(g, "file");
+    if (save || (builds && job->path))
+        kd_gen_str(g, job->path);
+    else
+        yajl_gen_null(g);
+    kd_gen_kv_str(g, "phase", kd_journal_phase_names[job->jphase]);
+    yajl_gen_map_close(g);
+    return gen_take(g);
+}
+
+/* Writes the journal as the job stands. 0, or the error (recorded as the
+ * job's message). */
+static int
+journal_write(struct kd_job *job)
+{
+    char *text = journal_text(job);
+    int r;
+
+    if (!text)
+        return job_why(job, KEEL_ENOMEM, "out of memory");
+    r = kd_write_atomic(job->journal, text, strlen(text));
+    free(text);
+    if (r)
+        return job_why(job, r, "writing the job journal %s: %s", job->journal,
+                       strerror(-r));
+    return 0;
+}
+
+/* The first journal, before the job does anything. A save or migration
+ * records its source as it is now (libkeel marks it busy once the call
+ * begins, so nothing else pauses it in between). */
+static int
+journal_begin(struct kd_job *job)
+{
+    struct keeld *kd = job->kd;
+    struct keel_domain_info info;
+    int rc;
+
+    if (asprintf(&job->journal, "%s/%" PRIu64 ".json", kd->jobs->dir, job->id) <
+        0) {
+        job->journal = NULL;
+        return job_why(job, KEEL_ENOMEM, "out of memory");
+    }
+    if (!job_builds(job)) {
+        rc = keel_domain_info(kd->host, job->domid, &info);
+        if (rc)
+            return rc;
+        job->jdom = true;
+        job->jdomid = info.domid;
+        memcpy(job->juuid, info.uuid, 16);
+        job->was_paused = info.state == KEEL_DOMAIN_PAUSED;
+    }
+    return journal_write(job);
+}
+
+/* From the progress callback: records the domain a restore built and the
+ * phases that change what undoing means. 0 or the error. */
+static int
+journal_progress(struct kd_job *job, const struct keel_migrate_progress *p)
+{
+    bool changed = false;
+
+    if (!job->journal)
+        return 0;
+    if (job_builds(job) && !job->jdom && p->domid != KEEL_DOMID_INVALID) {
+        job->jdom = true;
+        job->jdomid = p->domid;
+        memcpy(job->juuid, p->uuid, 16);
+        changed = true;
+    }
+    if (p->phase == KEEL_MIGRATE_PHASE_STOPCOPY && job->jphase < JP_STOPCOPY) {
+        job->jphase = JP_STOPCOPY;
+        changed = true;
+    }
+    if (p->phase == KEEL_MIGRATE_PHASE_DONE && job->jphase < JP_DONE) {
+        job->jphase = JP_DONE;
+        changed = true;
+    }
+    return changed ? journal_write(job) : 0;
+}
+
+/* The job has ended and undone what it had to: the journal goes. */
+static void
+journal_end(struct kd_job *job)
+{
+    int r;
+
+    if (!job->journal)
+        return;
+    r = kd_unlink_durable(job->journal);
+    if (r)
+        log_warnx("%s: job %" PRIu64 ": removing %s: %s", __func__, job->id,
+                  job->journal, strerror(-r));
+}
+
 /* --- the thread --- */
 
 /* keel_migrate_progress_fn: on the job's thread. */
@@ -393,6 +586,10 @@ job_progress(void *opaque, const struct keel_migrate_progress *p)
         kd_notify_conn(job->kd, conn, "job.progress", json);
         free(json);
     }
+    /* A job whose journal cannot say where it is must not go on: a
+     * restart could not undo it. Cancelling makes libkeel undo it now. */
+    if (journal_progress(job, p))
+        cancel = true;
     return cancel ? 1 : 0;
 }
 
@@ -411,7 +608,8 @@ job_finish(struct kd_job *job, int rc)
         msg = keel_strerror(rc);
     job_close_fd(job);
     if (rc && job->unlink_failed)
-        unlink(job->path);
+        (void)kd_unlink_durable(job->path);
+    journal_end(job);
     pthread_mutex_lock(&jobs->lock);
     if (rc == 0)
         job->state = JOB_DONE;
@@ -445,9 +643,13 @@ job_main(void *opaque)
 {
     struct kd_job *job = opaque;
     struct kd_jobs *jobs = job->kd->jobs;
+    int rc;
 
     keel_ctx_clear_error(job->kd->ctx);
-    job_finish(job, job->run(job));
+    rc = journal_begin(job);
+    if (rc == 0)
+        rc = job->run(job);
+    job_finish(job, rc);
     pthread_mutex_lock(&jobs->lock);
     if (--jobs->n_running == 0)
         pthread_cond_broadcast(&jobs->idle);
@@ -540,6 +742,11 @@ run_save(struct kd_job *job)
         return rc;
     if (fsync(job->fd)) {
         rc = job_why(job, -errno, "syncing %s: %s", job->path, strerror(errno));
+    } else {
+        job->jphase = JP_SYNCED; /* from here a restart keeps the file */
+        rc = journal_write(job);
+    }
+    if (rc) {
         if (info.state == KEEL_DOMAIN_RUNNING &&
             !(job->flags & KEEL_SAVE_LEAVE_RUNNING))
             (void)keel_domain_unpause(host, job->domid);
@@ -1049,9 +1256,16 @@ kd_jobs_init(struct keeld *kd)
     struct kd_jobs *jobs = calloc(1, sizeof(*jobs));
     pthread_condattr_t ca;
 
-    if (!jobs) {
+    if (!jobs || asprintf(&jobs->dir, "%s/jobs", kd->opts.state_dir) < 0) {
+        free(jobs);
         log_err("%s: out of memory", __func__);
         return -ENOMEM;
+    }
+    if (mkdir(jobs->dir, 0700) && errno != EEXIST) {
+        log_err("%s: creating %s: %s", __func__, jobs->dir, strerror(errno));
+        free(jobs->dir);
+        free(jobs);
+        return -errno;
     }
     pthread_mutex_init(&jobs->lock, NULL);
     pthread_condattr_init(&ca);
@@ -1059,7 +1273,7 @@ kd_jobs_init(struct keeld *kd)
     pthread_cond_init(&jobs->idle, &ca);
     pthread_condattr_destroy(&ca);
     kd->jobs = jobs;
-    return 0;
+    return kd_jobs_recover(kd, jobs->dir, &jobs->next_id);
 }
 
 /* Cancels every running job and waits; after FINI_GRACE_S, cuts their
@@ -1113,6 +1327,12 @@ kd_jobs_fini(struct keeld *kd)
     }
     pthread_cond_destroy(&jobs->idle);
     pthread_mutex_destroy(&jobs->lock);
+    free(jobs->dir);
     free(jobs);
     kd->jobs = NULL;
 }
+
+const char *const kd_journal_phase_names[] = {"started", "stopcopy", "done",
+                                              "synced"};
+const char *const kd_job_kinds[] = {"save", "migrate_local", "restore",
+                                    "migrate_incoming", NULL};

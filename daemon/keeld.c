@@ -388,8 +388,15 @@ main(int argc, char **argv)
         goto out;
     kd->loop = uv_default_loop();
     if (kd_work_init(kd) || kd_events_start_loop(kd) || kd_jobs_init(kd) ||
-        kd_state_init(kd) || kd_control_start_loop(kd))
+        kd_state_init(kd) || kd_control_start_loop(kd)) {
+        /* What started must end before the state is freed: work queued
+         * at start (the first event pump) may be running. */
+        kd->stopping = true;
+        kd_control_stop_loop(kd);
+        kd_events_stop_loop(kd);
+        uv_run(kd->loop, UV_RUN_DEFAULT);
         goto out;
+    }
     uv_signal_init(kd->loop, &sig_term);
     uv_signal_init(kd->loop, &sig_int);
     sig_term.data = sig_int.data = kd;
@@ -410,10 +417,12 @@ out:
     if (status == 0) {
         char path[4096];
 
-        snprintf(path, sizeof(path), "%s/keeld.sock", o->run_dir);
-        unlink(path);
-        snprintf(path, sizeof(path), "%s/keeld-ro.sock", o->run_dir);
-        unlink(path);
+        if (!kd->activated) { /* systemd's sockets outlive keeld */
+            snprintf(path, sizeof(path), "%s/keeld.sock", o->run_dir);
+            unlink(path);
+            snprintf(path, sizeof(path), "%s/keeld-ro.sock", o->run_dir);
+            unlink(path);
+        }
         snprintf(path, sizeof(path), "%s/keeld.pid", o->state_dir);
         unlink(path);
     }

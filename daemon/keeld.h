@@ -20,7 +20,8 @@
  *   params.c    reading a call's params, writing results, errors
  *   events.c    the host's event fd on the loop, on_* actions, fan-out
  *               of lifecycle notifications to subscribers
- *   jobs.c      save, restore, migrate_local as jobs with progress
+ *   jobs.c      save, restore, migrate_local as jobs with progress, and
+ *               their journal (what a restart undoes or finishes)
  *   state.c     defined (persistent) domains and autostart, on disk
  *
  * Threads: names ending in _loop run on the loop thread only; handlers
@@ -87,8 +88,10 @@ struct keeld {
     struct keel_ctx *ctx;
     struct keel_hv *hv;
     struct keel_host *host;
-    bool sim;      /* the backend is the sim: sim.* allowed */
-    bool stopping; /* SIGTERM seen: new requests get KD_ESHUTDOWN */
+    bool sim;        /* the backend is the sim: sim.* allowed */
+    bool stopping;   /* SIGTERM seen: new requests get KD_ESHUTDOWN */
+    bool activated;  /* the sockets came from systemd: not ours to unlink */
+    bool control_up; /* control.c's handles exist */
     /* control.c */
     uv_pipe_t rw_sock, ro_sock;
     struct kd_conn *conns; /* doubly linked */
@@ -135,6 +138,7 @@ struct kd_conn {
     bool paused;   /* reading stopped: queued over the limit */
     bool closing;
     bool flush_close; /* close once the queue is written */
+    bool quiet;       /* rpc.c: handling a notification: no error replies */
     bool subscribed;  /* events.subscribe */
     unsigned refs;    /* the connection's struct is freed at 0 */
     struct kd_conn *next, *prev;
@@ -208,16 +212,16 @@ struct kd_call {
                              loop thread only */
     uint64_t conn_id;     /* conn->id, for any thread */
     const struct kd_method *method;
-    yajl_val req;         /* the parsed request (owned) */
-    yajl_val params;      /* its params object, or NULL */
-    char *id_json;        /* the id as JSON, NULL: a notification */
-    yajl_gen g;           /* the result */
-    int code;             /* 0, or the error */
-    const char *err_name; /* data.name of the error, or NULL */
-    char *message;        /* the error's message (owned) */
-    char key[80];         /* serialisation key, "" for none */
-    uv_work_t work;       /* work.c */
-    struct kd_call *next; /* work.c: the queue of its key */
+    yajl_val req;                /* the parsed request (owned) */
+    yajl_val params;             /* its params object, or NULL */
+    char *id_json;               /* the id as JSON, NULL: a notification */
+    yajl_gen g;                  /* the result */
+    int code;                    /* 0, or the error */
+    const char *err_name;        /* data.name of the error, or NULL */
+    char *message;               /* the error's message (owned) */
+    char key[KEEL_NAME_MAX + 8]; /* serialisation key, "" for none */
+    uv_work_t work;              /* work.c */
+    struct kd_call *next;        /* work.c: the queue of its key */
     /* Set by fn: called on the loop thread right after the reply is
      * queued (before the call is freed). */
     void (*after)(struct kd_call *call);
@@ -319,6 +323,9 @@ void kd_events_post(struct keeld *kd, const char *type, uint32_t domid,
 
 /* --- jobs.c --- */
 
+/* Sets up the jobs and, before any job starts, finishes or rolls back
+ * what the journals in STATE_DIR/jobs/ say a killed keeld left half
+ * done (jobs.c explains). Runs after the host is open. 0 or -errno. */
 int kd_jobs_init(struct keeld *kd);
 void kd_jobs_fini(struct keeld *kd);
 
@@ -330,6 +337,11 @@ void kd_state_fini(struct keeld *kd);
 /* Writes data to path atomically: temporary file, fsync, rename, fsync of
  * the directory. 0 or -errno. */
 int kd_write_atomic(const char *path, const void *data, size_t len);
+/* Removes path (absent is fine) and fsyncs its directory. 0 or -errno. */
+int kd_unlink_durable(const char *path);
+/* Reads a regular file of at most max bytes into a new NUL-terminated
+ * buffer (*len_r excludes the NUL). 0 or -errno (-EFBIG over max). */
+int kd_read_file(const char *path, size_t max, char **buf_r, size_t *len_r);
 /* Whether the domain with this uuid is defined, and if so whether it
  * autostarts (*autostart_r may be NULL). Thread: any (workers call it
  * for domain.info and domain.list). */

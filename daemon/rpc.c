@@ -22,10 +22,16 @@ void
 kd_rpc_error_loop(struct kd_conn *c, const char *id_json, int code,
                   const char *name, const char *message)
 {
-    yajl_gen g = kd_gen_new();
     const unsigned char *buf;
     size_t len;
+    yajl_gen g;
 
+    if (c->quiet) {
+        log_debug("conn %" PRIu64 ": notification refused: %s", c->id,
+                  message ? message : "");
+        return;
+    }
+    g = kd_gen_new();
     yajl_gen_map_open(g);
     kd_gen_kv_str(g, "jsonrpc", "2.0");
     kd_gen_str(g, "id");
@@ -108,11 +114,37 @@ member(yajl_val obj, const char *name)
     return NULL;
 }
 
-/* Calls about one domain or pool run in order: key them by what they
- * name, resolved to an id where it exists (so "web" and "3" agree). */
+/* The name of the domain a create or define would make, parsed here
+ * (the handler parses again and reports faults), or NULL. */
+static char *
+config_name(struct kd_call *call)
+{
+    struct keel_domain_config cfg;
+    char *name = NULL;
+
+    keel_domain_config_init(&cfg);
+    if (kd_param_config(call, &cfg) == 0 && cfg.name)
+        name = strdup(cfg.name);
+    keel_domain_config_dispose(&cfg);
+    free(call->message); /* the handler's to report */
+    call->message = NULL;
+    call->code = 0;
+    call->err_name = NULL;
+    keel_ctx_clear_error(call->kd->ctx);
+    return name;
+}
+
+/* Calls about one domain run in arrival order: key them by the domain's
+ * name, whatever spelling they use (a name, a domid, a uuid), and a
+ * create or define by the name in its config, so "create web" then
+ * "pause web" sent back to back run in that order. Pools by what names
+ * them. */
 static void
 make_key(struct keeld *kd, struct kd_call *call)
 {
+    struct keel_domain_info info;
+    char idbuf[32], *name;
+    const char *spelled = NULL;
     yajl_val v;
     uint32_t id;
 
@@ -120,22 +152,145 @@ make_key(struct keeld *kd, struct kd_call *call)
     if (!call->params || (call->method->flags & KD_M_NOKEY))
         return;
     if ((v = member(call->params, "domain"))) {
-        if (YAJL_IS_INTEGER(v) && v->u.number.i >= 0)
-            snprintf(call->key, sizeof(call->key), "d:%lld", v->u.number.i);
-        else if (YAJL_IS_STRING(v) &&
-                 keel_domain_lookup(kd->host, v->u.string, &id) == 0)
-            snprintf(call->key, sizeof(call->key), "d:%" PRIu32, id);
-        else if (YAJL_IS_STRING(v))
-            snprintf(call->key, sizeof(call->key), "d?%.70s", v->u.string);
+        if (YAJL_IS_INTEGER(v) && v->u.number.i >= 0) {
+            snprintf(idbuf, sizeof(idbuf), "%lld", v->u.number.i);
+            spelled = idbuf;
+        } else if (YAJL_IS_STRING(v)) {
+            spelled = v->u.string;
+        }
+        if (spelled && keel_domain_lookup(kd->host, spelled, &id) == 0 &&
+            keel_domain_info(kd->host, id, &info) == 0)
+            snprintf(call->key, sizeof(call->key), "n:%s", info.name);
+        else if (spelled)
+            snprintf(call->key, sizeof(call->key), "n:%.127s", spelled);
         keel_ctx_clear_error(kd->ctx);
+        return;
+    }
+    if (member(call->params, "config") || member(call->params, "config_text")) {
+        name = config_name(call);
+        if (name)
+            snprintf(call->key, sizeof(call->key), "n:%.127s", name);
+        free(name);
         return;
     }
     if ((v = member(call->params, "pool"))) {
         if (YAJL_IS_INTEGER(v))
             snprintf(call->key, sizeof(call->key), "p:%lld", v->u.number.i);
         else if (YAJL_IS_STRING(v))
-            snprintf(call->key, sizeof(call->key), "p?%.70s", v->u.string);
+            snprintf(call->key, sizeof(call->key), "p:%.127s", v->u.string);
     }
+}
+
+#define MAX_DEPTH 64
+
+/* What the text says before it is parsed: yajl's tree recurses (a deep
+ * nesting would exhaust the stack), and its strings are C strings (NUL,
+ * \u0000, would cut "domain.list\u0000x" to domain.list). So the text is
+ * scanned first for its depth, for NUL, and for the top-level "id" (to
+ * answer with it even when the rest cannot be parsed). */
+struct scan {
+    bool too_deep;
+    bool nul;        /* \u0000 somewhere */
+    bool method_nul; /* ... in the top-level "method" */
+    char id[64];     /* the raw top-level id token, or "" */
+};
+
+static void
+scan_text(const char *p, size_t len, struct scan *sc)
+{
+    size_t i, depth = 0, str_start = 0, val_start = 0;
+    bool in_string = false, want_key = false, str_nul = false;
+    enum { NONE, ID, METHOD } key = NONE, val_of = NONE;
+
+    memset(sc, 0, sizeof(*sc));
+    for (i = 0; i < len; i++) {
+        char ch = p[i];
+
+        if (in_string) {
+            if (ch == '\\' && i + 1 < len) {
+                if (p[i + 1] == 'u' && i + 5 < len &&
+                    memcmp(p + i + 2, "0000", 4) == 0) {
+                    sc->nul = str_nul = true;
+                    if (val_of == METHOD && depth == 1)
+                        sc->method_nul = true;
+                }
+                i++;
+                continue;
+            }
+            if (ch != '"')
+                continue;
+            in_string = false;
+            if (depth == 1 && want_key) {
+                size_t n = i - str_start;
+
+                key = n == 2 && !memcmp(p + str_start, "id", 2)       ? ID
+                      : n == 6 && !memcmp(p + str_start, "method", 6) ? METHOD
+                                                                      : NONE;
+            }
+            continue;
+        }
+        switch (ch) {
+        case '"':
+            in_string = true;
+            str_nul = false;
+            str_start = i + 1;
+            break;
+        case '[':
+        case '{':
+            if (++depth > MAX_DEPTH) {
+                sc->too_deep = true;
+                return;
+            }
+            want_key = depth == 1 && ch == '{';
+            break;
+        case ']':
+        case '}':
+        case ',':
+            if (depth == 1 && val_of == ID && !sc->id[0] &&
+                i - val_start < sizeof(sc->id)) {
+                size_t n = i - val_start;
+
+                while (n && (p[val_start + n - 1] == ' ' ||
+                             p[val_start + n - 1] == '\t'))
+                    n--;
+                memcpy(sc->id, p + val_start, n);
+                sc->id[n] = '\0';
+            }
+            if (ch != ',' && depth)
+                depth--;
+            if (depth == 1 || (ch != ',' && depth == 0)) {
+                want_key = depth == 1;
+                val_of = NONE;
+            }
+            break;
+        case ':':
+            if (depth == 1) {
+                want_key = false;
+                val_of = key;
+                val_start = i + 1;
+                while (val_start < len &&
+                       (p[val_start] == ' ' || p[val_start] == '\t'))
+                    val_start++;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    (void)str_nul;
+}
+
+/* The scanned id if it is a number or a plain string, else NULL. */
+static const char *
+scanned_id(const struct scan *sc)
+{
+    const char *t = sc->id;
+
+    if (!t[0])
+        return NULL;
+    if (t[0] == '"')
+        return strchr(t + 1, '\\') ? NULL : t;
+    return strspn(t, "-0123456789.eE+") == strlen(t) ? t : NULL;
 }
 
 void
@@ -145,13 +300,20 @@ kd_rpc_line_loop(struct kd_conn *c, const char *line, size_t len)
     const struct kd_method *m;
     struct kd_call *call;
     char err[256], *copy, *id = NULL;
+    struct scan sc;
     yajl_val req, v, params;
-    bool bad_id;
+    bool bad_id, notification;
 
     while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
         len--;
     if (len == 0)
         return; /* blank lines are allowed between requests */
+    scan_text(line, len, &sc);
+    if (sc.too_deep) {
+        fail_loop(c, scanned_id(&sc), KD_EREQUEST,
+                  "nested deeper than %d levels", MAX_DEPTH);
+        return;
+    }
     copy = strndup(line, len);
     if (!copy) {
         fail_loop(c, NULL, KD_EINTERNAL, "out of memory");
@@ -173,6 +335,7 @@ kd_rpc_line_loop(struct kd_conn *c, const char *line, size_t len)
         fail_loop(c, NULL, KD_EREQUEST, "a request must be a JSON object");
         goto out;
     }
+    notification = member(req, "id") == NULL;
     id = id_text(member(req, "id"), &bad_id);
     if (bad_id) {
         fail_loop(c, NULL, KD_EREQUEST, "\"id\" must be a number or a string");
@@ -188,6 +351,10 @@ kd_rpc_line_loop(struct kd_conn *c, const char *line, size_t len)
         fail_loop(c, id, KD_EREQUEST, "\"method\" must be a string");
         goto out;
     }
+    /* From here a notification is carried out if it can be, and never
+     * answered, not even with an error (JSON-RPC 2.0). */
+    if (notification)
+        c->quiet = true;
     params = member(req, "params");
     if (params && YAJL_IS_ARRAY(params)) {
         fail_loop(c, id, KD_EPARAMS,
@@ -196,6 +363,14 @@ kd_rpc_line_loop(struct kd_conn *c, const char *line, size_t len)
     }
     if (params && !YAJL_IS_OBJECT(params)) {
         fail_loop(c, id, KD_EREQUEST, "\"params\" must be an object");
+        goto out;
+    }
+    if (sc.method_nul) {
+        fail_loop(c, id, KD_EMETHOD, "no method '%s\\u0000...'", v->u.string);
+        goto out;
+    }
+    if (sc.nul) {
+        fail_loop(c, id, KD_EPARAMS, "strings may not hold NUL (\\u0000)");
         goto out;
     }
     m = kd_method_find(v->u.string);
@@ -238,14 +413,17 @@ kd_rpc_line_loop(struct kd_conn *c, const char *line, size_t len)
         log_info("conn %" PRIu64 " (uid %u, pid %d): %s", c->id,
                  (unsigned)c->uid, (int)c->pid, m->name);
     if (m->flags & KD_M_LOOP) {
+        c->quiet = false;
         m->fn(call);
         kd_rpc_complete_loop(call);
         return;
     }
     make_key(kd, call);
     kd_work_submit_loop(kd, call);
+    c->quiet = false;
     return;
 out:
+    c->quiet = false;
     free(id);
     yajl_tree_free(req);
 }

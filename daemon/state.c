@@ -1,4 +1,5 @@
-/* state.c: defined (persistent) domains and autostart, on disk
+/* state.c: defined (persistent) domains and autostart, on disk; and the
+ * list of domains keel did not create (domain.unmanaged)
  *
  * A defined domain is one keeld remembers while it does not run, as
  * libvirt's persistent domains: STATE_DIR/defined/<uuid>.json holds
@@ -137,10 +138,16 @@ out:
     return r;
 }
 
-/* Reads path into a new NUL-terminated buffer. 0 or -errno (-EFBIG over
- * STATE_FILE_MAX). */
-static int
-read_file(const char *path, char **buf_r, size_t *len_r)
+int
+kd_unlink_durable(const char *path)
+{
+    if (unlink(path) && errno != ENOENT)
+        return -errno;
+    return fsync_parent(path);
+}
+
+int
+kd_read_file(const char *path, size_t max, char **buf_r, size_t *len_r)
 {
     struct stat sb;
     char *buf = NULL;
@@ -156,7 +163,7 @@ read_file(const char *path, char **buf_r, size_t *len_r)
         r = -errno;
     else if (!S_ISREG(sb.st_mode))
         r = -EINVAL;
-    else if (sb.st_size > STATE_FILE_MAX)
+    else if ((uint64_t)sb.st_size > max)
         r = -EFBIG;
     else if (!(buf = malloc((size_t)sb.st_size + 1)))
         r = -ENOMEM;
@@ -382,7 +389,7 @@ state_load_one(struct keeld *kd, const char *file)
         log_err("%s: out of memory", __func__);
         return;
     }
-    r = read_file(path, &text, &len);
+    r = kd_read_file(path, STATE_FILE_MAX, &text, &len);
     if (r)
         snprintf(why, sizeof(why), "%s", strerror(-r));
     else if (strlen(text) != len)
@@ -956,11 +963,25 @@ state_set_autostart(struct kd_call *c)
     return rc ? rc : kd_ok(c);
 }
 
-/* libkeel adopts, at keel_host_open, every domain it finds without a
- * record, and has no call that says which were adopted; so what can be
- * listed is the domains that have no record at all: created behind
- * keel's back while this host is open (by xl, say). Domain-0 is never
- * listed. */
+/* Domains keel did not create: those libkeel adopted when a host was
+ * opened (found running without a record: made by another toolstack, or
+ * while no keel ran; keel_domain_info's adopted, which lasts across
+ * restarts), and those with no record at all (made behind keel's back
+ * while this host is open: the next open adopts them). Domain-0 is never
+ * listed, nor a domain with no record that is dying (keel's own, just
+ * destroyed, look the same). */
+static bool
+unmanaged(struct keeld *kd, const struct keel_domain_info *info,
+          struct keel_domain_config *cfg)
+{
+    if (info->domid == 0)
+        return false;
+    if (info->adopted)
+        return true;
+    return info->state != KEEL_DOMAIN_DYING &&
+           keel_domain_config_get(kd->host, info->domid, cfg) == KEEL_ENODOMAIN;
+}
+
 static int
 state_unmanaged(struct kd_call *c)
 {
@@ -980,14 +1001,14 @@ state_unmanaged(struct kd_call *c)
     keel_domain_config_init(&cfg);
     yajl_gen_array_open(c->g);
     for (i = 0; i < n; i++) {
-        if (infos[i].domid == 0 ||
-            keel_domain_config_get(c->kd->host, infos[i].domid, &cfg) !=
-                KEEL_ENODOMAIN)
+        if (!unmanaged(c->kd, &infos[i], &cfg))
             continue;
         keel_uuid_format(infos[i].uuid, u);
         yajl_gen_map_open(c->g);
         kd_gen_kv_int(c->g, "domid", infos[i].domid);
         kd_gen_kv_str(c->g, "uuid", u);
+        kd_gen_kv_str(c->g, "name", infos[i].name);
+        kd_gen_kv_bool(c->g, "adopted", infos[i].adopted);
         yajl_gen_map_close(c->g);
     }
     yajl_gen_array_close(c->g);

@@ -1,12 +1,13 @@
 /* work.c: running handlers on workers, one at a time per key
  *
- * Every call has a key: "d:<domid>" for a call about a domain, "p:<id>"
- * for a pool, "" for none. Calls with the same key run in arrival order,
- * one after the other; calls with different keys (or none) run at once
- * on libuv's thread pool. The bookkeeping lives on the loop thread only
- * (submission and libuv's after-work callback both run there), so it
- * needs no lock: a table of keys with a call running, each with the FIFO
- * of calls waiting behind it.
+ * Every call has a key (rpc.c makes it): "n:<name>" for a call about a
+ * domain (by its name, however the call spelled it, or the name in the
+ * config of a create), "p:<pool>" for a pool, "" for none. Calls with the same
+ * key run in arrival order, one after the other; calls with different keys (or
+ * none) run at once on libuv's thread pool. The bookkeeping lives on the loop
+ * thread only (submission and libuv's after-work callback both run there), so
+ * it needs no lock: a table of keys with a call running, each with the FIFO of
+ * calls waiting behind it.
  */
 #include "config.h"
 
@@ -18,7 +19,7 @@
 #define KEY_BUCKETS 256
 
 struct keyq {
-    char key[80];
+    char key[KEEL_NAME_MAX + 8];
     struct kd_call *head, *tail; /* waiting, not the one running */
     struct keyq *next;
 };

@@ -6,18 +6,28 @@
  * (a thread that answers domain.migrate_incoming and receives the stream
  * into a second sim host), which checks the request line and that the
  * stream starts right after the reply.
+ *
+ * The journal: a keeld killed mid-job is a child process running a job
+ * (a save into a FIFO nobody reads, a restore from a FIFO fed half a
+ * stream) that the test SIGKILLs once the job's journal says how far it
+ * got; a fresh keeld over the same directories (kd_jobs_init) must then
+ * put things back. Journals written by hand cover the other rules.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,12 +95,19 @@ kd_log(int level, const char *fmt, ...)
 /* --- the fixture --- */
 
 static struct keeld kd;
+static char state_dir[4096];
 
+/* A keeld on the test's directories (the sim, libkeel's records and
+ * STATE_DIR, so a second one finds what the first left); kd_jobs_init
+ * recovers what journals there are. */
 static void
 kd_open(void)
 {
     memset(&kd, 0, sizeof(kd));
     signal(SIGPIPE, SIG_IGN);
+    snprintf(state_dir, sizeof(state_dir), "%s", th_path("keeld"));
+    ck_assert(mkdir(state_dir, 0700) == 0 || errno == EEXIST);
+    kd.opts.state_dir = state_dir;
     kd.hv = th_sim_open(th_path("simA"), NULL, 0);
     kd.ctx = th_ctx();
     kd.host = th_host_open(kd.hv, th_path("stateA"));
@@ -397,6 +414,242 @@ START_TEST(cancel_while_connecting)
 }
 END_TEST
 
+/* --- the journal --- */
+
+static const char *
+journal(uint64_t id)
+{
+    static char path[4200];
+
+    snprintf(path, sizeof(path), "%s/jobs/%" PRIu64 ".json", state_dir, id);
+    return path;
+}
+
+static bool
+exists(const char *path)
+{
+    struct stat sb;
+
+    return lstat(path, &sb) == 0;
+}
+
+static void
+put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Runs fn in a child process, a keeld of its own on the test's
+ * directories; the child then waits to be killed. */
+static pid_t
+child(void (*fn)(void))
+{
+    pid_t pid;
+
+    snprintf(state_dir, sizeof(state_dir), "%s", th_path("keeld"));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        fn();
+        for (;;)
+            pause();
+    }
+    return pid;
+}
+
+/* Waits until job 1's journal holds want, then SIGKILLs the child. */
+static void
+kill_when(pid_t pid, const char *want)
+{
+    char *text = NULL;
+    bool hit = false;
+    size_t len;
+    int i, status;
+
+    for (i = 0; i < 1000 && !hit; i++) {
+        if (kd_read_file(journal(1), 65536, &text, &len) == 0) {
+            hit = strstr(text, want) != NULL;
+            free(text);
+        }
+        if (!hit)
+            usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(hit, "job 1's journal never said %s", want);
+}
+
+static void
+child_save(void)
+{
+    char params[512];
+
+    kd_open();
+    make("vm");
+    snprintf(params, sizeof(params), "{\"domain\":\"vm\",\"file\":\"%s\"}",
+             th_path("vm.fifo"));
+    start("domain.save", params);
+}
+
+/* The save pauses the domain for its copy and blocks on a full pipe;
+ * keeld dies. The next keeld unpauses the domain and removes the file. */
+START_TEST(killed_mid_save)
+{
+    struct keel_domain_info info;
+    uint32_t domid;
+    pid_t pid;
+    int rfd;
+
+    ck_assert_int_eq(mkfifo(th_path("vm.fifo"), 0600), 0);
+    rfd = open(th_path("vm.fifo"), O_RDONLY | O_NONBLOCK);
+    ck_assert_int_ge(rfd, 0);
+    pid = child(child_save);
+    kill_when(pid, "\"phase\":\"stopcopy\"");
+    close(rfd);
+
+    kd_open();
+    OK(keel_domain_lookup(kd.host, "vm", &domid));
+    OK(keel_domain_info(kd.host, domid, &info));
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_RUNNING);
+    ck_assert(!exists(th_path("vm.fifo")));
+    ck_assert(!exists(journal(1)));
+    kd_jobs_fini(&kd);
+}
+END_TEST
+
+static void
+child_restore(void)
+{
+    char params[512];
+
+    kd_open();
+    snprintf(params, sizeof(params), "{\"file\":\"%s\"}", th_path("in.fifo"));
+    start("domain.restore", params);
+}
+
+/* A restore has built its domain and is reading the stream; keeld dies.
+ * The next keeld destroys the half-built domain. */
+START_TEST(killed_mid_restore)
+{
+    char *stream = NULL;
+    size_t len = 0, n = 0;
+    uint32_t domid;
+    ssize_t r;
+    pid_t pid;
+    int fd;
+
+    kd_open();
+    domid = make("vm");
+    fd = open(th_path("vm.save"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    OK(keel_domain_save(kd.host, domid, fd, NULL));
+    close(fd);
+    kd_jobs_fini(&kd);
+    th_host_close(kd.host);
+    th_sim_close(kd.hv);
+    ck_assert_int_eq(kd_read_file(th_path("vm.save"), 1u << 30, &stream, &len),
+                     0);
+    ck_assert_int_eq(mkfifo(th_path("in.fifo"), 0600), 0);
+    fd = open(th_path("in.fifo"), O_RDWR); /* does not wait for a reader */
+    ck_assert_int_ge(fd, 0);
+    pid = child(child_restore);
+    while (n < len / 2 && (r = write(fd, stream + n, len / 2 - n)) > 0)
+        n += (size_t)r;
+    kill_when(pid, "\"uuid\":\"");
+    close(fd);
+    free(stream);
+
+    kd_open();
+    ck_assert_int_eq(keel_domain_lookup(kd.host, "vm", &domid), KEEL_ENODOMAIN);
+    keel_ctx_clear_error(kd.ctx);
+    ck_assert(!exists(journal(1)));
+    kd_jobs_fini(&kd);
+}
+END_TEST
+
+static void
+put_journal(uint64_t id, const char *kind, const char *name, uint32_t domid,
+            const char *extra)
+{
+    struct keel_domain_info info;
+    char text[2048], u[37];
+
+    memset(&info, 0, sizeof(info));
+    if (keel_domain_info(kd.host, domid, &info))
+        keel_uuid_generate(info.uuid); /* a domain that is gone */
+    keel_ctx_clear_error(kd.ctx);
+    keel_uuid_format(info.uuid, u);
+    snprintf(text, sizeof(text),
+             "{\"version\":1,\"job\":%" PRIu64 ",\"kind\":\"%s\","
+             "\"domain\":\"%s\",\"uuid\":\"%s\",\"domid\":%u,"
+             "\"was_paused\":false,%s}",
+             id, kind, name, u, domid, extra);
+    put_file(journal(id), text);
+}
+
+/* Journals by hand: a save cut short with its source paused and
+ * log-dirty on; a synced save whose domain is gone (finished: its file
+ * stays); a migration whose stream was complete (left paused: it may run
+ * elsewhere); a damaged journal (left as it is). */
+START_TEST(recover_journals)
+{
+    struct keel_domain_info info;
+    struct keel_hv_dominfo hi;
+    uint32_t src, mig;
+    char extra[1024];
+    yajl_val v;
+
+    kd_open();
+    kd_jobs_fini(&kd);
+    src = make("src");
+    mig = make("mig");
+    OK(keel_hv_domain_pause(kd.hv, src));
+    OK(keel_hv_logdirty_enable(kd.hv, src));
+    OK(keel_domain_pause(kd.host, mig));
+    put_file(th_path("src.save"), "the first bytes of a stream");
+    put_file(th_path("done.save"), "a whole stream");
+    snprintf(extra, sizeof(extra),
+             "\"leave\":\"destroyed\",\"file\":\"%s\",\"phase\":\"stopcopy\"",
+             th_path("src.save"));
+    put_journal(4, "save", "src", src, extra);
+    snprintf(extra, sizeof(extra),
+             "\"leave\":\"destroyed\",\"file\":\"%s\",\"phase\":\"synced\"",
+             th_path("done.save"));
+    put_journal(7, "save", "old", 4000, extra);
+    put_journal(8, "migrate_local", "mig", mig,
+                "\"file\":null,"
+                "\"phase\":\"done\"");
+    put_file(journal(12), "{\"version\":1,\"job\":12,\"kind\":\"sa");
+
+    th_host_close(kd.host); /* keeld restarts */
+    kd.host = th_host_open(kd.hv, th_path("stateA"));
+    OK(kd_jobs_init(&kd));
+
+    OK(keel_domain_info(kd.host, src, &info));
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_RUNNING);
+    OK(keel_hv_domain_info(kd.hv, src, &hi));
+    ck_assert(!(hi.flags & KEEL_DOMF_LOGDIRTY));
+    ck_assert(!exists(th_path("src.save")));
+    ck_assert(!exists(journal(4)));
+    ck_assert(exists(th_path("done.save")));
+    ck_assert(!exists(journal(7)));
+    OK(keel_domain_info(kd.host, mig, &info));
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_PAUSED);
+    ck_assert(!exists(journal(8)));
+    ck_assert(exists(journal(12)));
+    /* new jobs are numbered past the journal left in place */
+    ck_assert_int_eq(start("domain.restore", "{\"file\":\"/dev/null\"}"), 13);
+    v = wait_job(13);
+    yajl_tree_free(v);
+    ck_assert(exists(journal(12)));
+    ck_assert(!exists(journal(13)));
+    kd_jobs_fini(&kd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -407,5 +660,8 @@ main(void)
     tcase_add_test(tc, restore_fails);
     tcase_add_test(tc, migrate_local);
     tcase_add_test(tc, cancel_while_connecting);
+    tcase_add_test(tc, killed_mid_save);
+    tcase_add_test(tc, killed_mid_restore);
+    tcase_add_test(tc, recover_journals);
     return th_run(s);
 }

@@ -469,6 +469,17 @@ START_TEST(unmanaged)
     ck_assert_int_eq(YAJL_GET_INTEGER(get(v->u.array.values[0], "domid")),
                      foreign);
     ck_assert_int_ne(foreign, mine);
+    ck_assert(YAJL_IS_FALSE(get(v->u.array.values[0], "adopted")));
+    yajl_tree_free(v);
+
+    /* reopened, libkeel adopts it (it has a record now): still listed */
+    th_host_close(kd.host);
+    kd.host = th_host_open(hv, NULL);
+    v = call_ok("domain.unmanaged", NULL);
+    ck_assert_uint_eq(v->u.array.len, 1);
+    ck_assert_int_eq(YAJL_GET_INTEGER(get(v->u.array.values[0], "domid")),
+                     foreign);
+    ck_assert(YAJL_IS_TRUE(get(v->u.array.values[0], "adopted")));
     yajl_tree_free(v);
     kd_state_fini(&kd);
 }
