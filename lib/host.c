@@ -279,12 +279,17 @@ keel__dom_renamed(struct keel_host *host, struct keel__dom *d,
     }
 }
 
+/* Durable atomic replace: the temporary file is synced before the
+ * rename and the directory after it, so a crash (of keel or the machine)
+ * leaves the old file or the new one, whole, and never loses a rename
+ * that returned. */
 static int
 write_file(struct keel_host *host, const char *file, const char *text)
 {
     char *tmp = keel__sprintf(host->ctx, "%s.tmp", file);
     size_t len = strlen(text), done = 0;
-    int fd = -1, rc = 0;
+    bool renamed = false;
+    int fd = -1, rc = 0, r;
 
     if (!tmp)
         return KEEL_ENOMEM;
@@ -304,18 +309,28 @@ write_file(struct keel_host *host, const char *file, const char *text)
         }
         done += (size_t)n;
     }
-    if (close(fd)) {
-        fd = -1;
+    if (fsync(fd)) {
+        rc = keel_error_errno(host->ctx, 0, "syncing %s", tmp);
+        goto out;
+    }
+    r = close(fd);
+    fd = -1;
+    if (r) {
         rc = keel_error_errno(host->ctx, 0, "writing %s", tmp);
         goto out;
     }
-    fd = -1;
-    if (rename(tmp, file))
+    if (rename(tmp, file)) {
         rc = keel_error_errno(host->ctx, 0, "renaming %s", tmp);
+        goto out;
+    }
+    renamed = true; /* tmp is gone: nothing to unlink */
+    fd = open(host->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd))
+        rc = keel_error_errno(host->ctx, 0, "syncing %s", host->dir);
 out:
     if (fd >= 0)
         close(fd);
-    if (rc)
+    if (rc && !renamed)
         unlink(tmp);
     free(tmp);
     return rc;

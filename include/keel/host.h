@@ -9,7 +9,8 @@
  * Where the toolstack's half lives:
  *   STATE_DIR/domain-<domid>-<uuid>.json  the domain's configuration (after
  *       defaults, kept current by rename, mem-set, vcpu-set, ...), in the
- *       JSON of keel_domain_config_write(); replaced atomically
+ *       JSON of keel_domain_config_write(); replaced atomically and
+ *       durably (temporary file, fsync, rename, fsync of the directory)
  *   the store: /local/domain/<domid>/ name, domid, vm, memory/target,
  *       memory/static-max, cpu/<n>/availability, control/shutdown;
  *       /vm/<uuid>/ name, start_time; /local/pool/<id>/name,
