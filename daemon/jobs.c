@@ -878,23 +878,6 @@ jobs_restore(struct kd_call *c)
 
 /* --- migrate_local: the sending side --- */
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-    ssize_t r;
-
-    while (len > 0) {
-        r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 /* One line, a byte at a time, without its newline: whatever follows the
  * newline is the migration's and stays in the socket. 0, -EPIPE at end
  * of file, -E2BIG past size - 1 bytes, or -errno. */
@@ -988,7 +971,7 @@ peer_open(struct kd_job *job)
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
         r = -errno;
     else
-        r = write_all(fd, req, sizeof(req) - 1);
+        r = kd_write_all(fd, req, sizeof(req) - 1);
     do {
         rc = r ? r : read_line(fd, line, REPLY_MAX);
         if (rc == 0)

@@ -337,6 +337,9 @@ void kd_state_fini(struct keeld *kd);
 /* Writes data to path atomically: temporary file, fsync, rename, fsync of
  * the directory. 0 or -errno. */
 int kd_write_atomic(const char *path, const void *data, size_t len);
+/* write() until all of data is written (EINTR and short writes resumed).
+ * 0 or -errno. */
+int kd_write_all(int fd, const void *data, size_t len);
 /* Removes path (absent is fine) and fsyncs its directory. 0 or -errno. */
 int kd_unlink_durable(const char *path);
 /* Reads a regular file of at most max bytes into a new NUL-terminated

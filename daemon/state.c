@@ -61,8 +61,8 @@ struct kd_state {
 
 /* --- files --- */
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+kd_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     ssize_t r;
@@ -121,7 +121,7 @@ kd_write_atomic(const char *path, const void *data, size_t len)
         r = -errno;
         goto out;
     }
-    r = write_all(fd, data, len);
+    r = kd_write_all(fd, data, len);
     if (r == 0 && fsync(fd))
         r = -errno;
     if (close(fd) && r == 0 && errno != EINTR)
@@ -766,6 +766,25 @@ param_defined(struct kd_call *c, uint8_t uuid_r[16], char *name_r)
     return 0;
 }
 
+/* A copy of the defined domain's config (dispose it). The call's error
+ * when it is gone (undefined meanwhile) or cannot be copied. */
+static int
+copy_defined(struct kd_call *c, const uint8_t uuid[16], const char *name,
+             struct keel_domain_config *cfg)
+{
+    struct kd_state *st = c->kd->state;
+    struct state_dom *d;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    d = find_uuid(st, uuid);
+    rc = d ? keel_domain_config_copy(c->kd->ctx, cfg, &d->cfg) : KEEL_ENODOMAIN;
+    pthread_mutex_unlock(&st->lock);
+    if (rc == KEEL_ENODOMAIN)
+        return kd_fail(c, rc, "'%s' was undefined meanwhile", name);
+    return rc ? kd_fail_keel(c, rc) : 0;
+}
+
 static int
 state_undefine(struct kd_call *c)
 {
@@ -810,12 +829,10 @@ static int
 state_start(struct kd_call *c)
 {
     static const char *const names[] = {"domain", "paused", NULL};
-    struct kd_state *st = c->kd->state;
     struct keel_domain_config cfg;
-    struct state_dom *d;
     char name[KEEL_NAME_MAX + 1];
     uint8_t uuid[16];
-    uint32_t domid;
+    uint32_t domid = KEEL_DOMID_INVALID;
     bool paused = false;
     int rc;
 
@@ -827,22 +844,18 @@ state_start(struct kd_call *c)
         rc = param_defined(c, uuid, name);
     if (rc)
         return rc;
-    pthread_mutex_lock(&st->lock);
-    d = find_uuid(st, uuid);
-    rc =
-        d ? keel_domain_config_copy(c->kd->ctx, &cfg, &d->cfg) : KEEL_ENODOMAIN;
-    pthread_mutex_unlock(&st->lock);
-    if (rc == KEEL_ENODOMAIN)
-        rc = kd_fail(c, rc, "'%s' was undefined meanwhile", name);
-    else if (rc)
-        rc = kd_fail_keel(c, rc);
-    else if ((domid = running_domid(c->kd, uuid)) != KEEL_DOMID_INVALID)
+    rc = copy_defined(c, uuid, name, &cfg);
+    if (rc == 0)
+        domid = running_domid(c->kd, uuid);
+    if (rc == 0 && domid != KEEL_DOMID_INVALID)
         rc = kd_fail(c, KEEL_ESTATE, "domain '%s' is already running (id %u)",
                      name, domid);
-    else if ((rc = keel_domain_create(c->kd->host, &cfg,
-                                      paused ? KEEL_DOMAIN_CREATE_PAUSED : 0,
-                                      &domid)))
-        rc = kd_fail_keel(c, rc);
+    if (rc == 0) {
+        rc = keel_domain_create(c->kd->host, &cfg,
+                                paused ? KEEL_DOMAIN_CREATE_PAUSED : 0, &domid);
+        if (rc)
+            rc = kd_fail_keel(c, rc);
+    }
     keel_domain_config_dispose(&cfg);
     if (rc)
         return rc;
@@ -926,7 +939,6 @@ state_set_autostart(struct kd_call *c)
     static const char *const names[] = {"domain", "autostart", NULL};
     struct kd_state *st = c->kd->state;
     struct keel_domain_config cfg;
-    struct state_dom *d;
     char name[KEEL_NAME_MAX + 1];
     uint8_t uuid[16];
     bool autostart = false;
@@ -941,16 +953,8 @@ state_set_autostart(struct kd_call *c)
     if (rc)
         return rc;
     pthread_mutex_lock(&st->io);
-    pthread_mutex_lock(&st->lock);
-    d = find_uuid(st, uuid);
-    rc =
-        d ? keel_domain_config_copy(c->kd->ctx, &cfg, &d->cfg) : KEEL_ENODOMAIN;
-    pthread_mutex_unlock(&st->lock);
-    if (rc == KEEL_ENODOMAIN)
-        rc = kd_fail(c, rc, "'%s' was undefined meanwhile", name);
-    else if (rc)
-        rc = kd_fail_keel(c, rc);
-    else
+    rc = copy_defined(c, uuid, name, &cfg);
+    if (rc == 0)
         rc = state_store(c, uuid, autostart, &cfg);
     if (rc == 0) {
         /* io is held: the entry is still there */
