@@ -1,7 +1,9 @@
 /* cli.h: what the keel client's command files share
  *
  * keel is a table of commands (keel.c); each command lives in a
- * cmd-AREA.c file, parses its own options and returns an exit status.
+ * cmd-AREA.c file, parses its own options and returns an exit status:
+ * 0, 1 when what it asked for failed, 2 for a usage mistake. Commands
+ * that talk to keeld do so through client.h.
  */
 #ifndef KEEL_CLI_H
 #define KEEL_CLI_H
@@ -28,6 +30,51 @@ int cli_bad_usage(const char *cmd, const char *fmt, ...)
 
 /* Prints the usage line of cmd on stderr; returns the exit status 2. */
 int cli_usage(const char *cmd);
+
+/* cmd-domain.c */
+int cmd_create(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_destroy(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_shutdown(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_reboot(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_list(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_info(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_domid(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_domname(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_uptime(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_mem_set(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_mem_max(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_vcpu_set(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_vcpu_list(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_vcpu_pin(struct keel_ctx *ctx, int argc, char **argv);
+
+/* cmd-pool.c */
+int cmd_cpupool_create(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_cpupool_list(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_cpupool_destroy(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_cpupool_rename(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_cpupool_cpu_add(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_cpupool_cpu_remove(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_cpupool_migrate(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_cpupool_numa_split(struct keel_ctx *ctx, int argc, char **argv);
+
+/* cmd-sched.c */
+int cmd_sched_credit(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_sched_credit2(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_sched_rtds(struct keel_ctx *ctx, int argc, char **argv);
+
+/* cmd-jobs.c */
+int cmd_save(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_restore(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_define(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_undefine(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_start(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_autostart(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_events(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_job_list(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_job_cancel(struct keel_ctx *ctx, int argc, char **argv);
 
 /* cmd-config.c */
 int cmd_config_convert(struct keel_ctx *ctx, int argc, char **argv);
