@@ -508,19 +508,129 @@ cli_wait_notify(struct cli_client *cl, const char *cmd)
 
 /* --- params --- */
 
+yajl_gen
+cli_params_new(const char *dom)
+{
+    yajl_gen g = cli_json_gen(false);
+
+    yajl_gen_map_open(g);
+    if (dom)
+        cli_gen_domain(g, dom);
+    return g;
+}
+
+void
+cli_kv_str(yajl_gen g, const char *key, const char *value)
+{
+    cli_gen_str(g, key);
+    cli_gen_str(g, value);
+}
+
+void
+cli_kv_int(yajl_gen g, const char *key, long long value)
+{
+    cli_gen_str(g, key);
+    yajl_gen_integer(g, value);
+}
+
+void
+cli_kv_bool(yajl_gen g, const char *key, bool value)
+{
+    cli_gen_str(g, key);
+    yajl_gen_bool(g, value);
+}
+
+int
+cli_call_params(struct cli_client *cl, const char *cmd, const char *method,
+                yajl_gen g, yajl_val *result_r)
+{
+    yajl_val result = NULL;
+    int status;
+
+    yajl_gen_map_close(g);
+    status = cli_call_gen(cl, cmd, method, g, &result, NULL);
+    yajl_gen_free(g);
+    if (!status && cli_opts.json && !result_r)
+        cli_print_json(result);
+    if (result_r)
+        *result_r = result;
+    else
+        yajl_tree_free(result);
+    return status;
+}
+
+int
+cli_call_once(const char *cmd, const char *method, yajl_gen g,
+              yajl_val *result_r)
+{
+    struct cli_client *cl = cli_connect(cmd);
+    int status;
+
+    if (result_r)
+        *result_r = NULL;
+    if (!cl) {
+        yajl_gen_free(g);
+        return 1;
+    }
+    status = cli_call_params(cl, cmd, method, g, result_r);
+    cli_close(cl);
+    return status;
+}
+
+const char *
+cli_config_format(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    if (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".xml")))
+        return dot + 1;
+    return "xl";
+}
+
+yajl_gen
+cli_config_params(const char *path, const char *text, char **overrides, int n)
+{
+    yajl_gen g = cli_params_new(NULL);
+    int i;
+
+    cli_kv_str(g, "config_text", text);
+    cli_kv_str(g, "format", cli_config_format(path));
+    if (n > 0) {
+        cli_gen_str(g, "overrides");
+        yajl_gen_array_open(g);
+        for (i = 0; i < n; i++)
+            cli_gen_str(g, overrides[i]);
+        yajl_gen_array_close(g);
+    }
+    return g;
+}
+
+int
+cli_fail_config(const char *cmd, const char *path, const char *msg)
+{
+    static const char prefix[] = "config_text:";
+
+    if (!strncmp(msg, prefix, sizeof(prefix) - 1))
+        fprintf(stderr, "keel: %s: %s:%s\n", cmd, path,
+                msg + sizeof(prefix) - 1);
+    else
+        fprintf(stderr, "keel: %s: %s\n", cmd, msg);
+    return 1;
+}
+
 void
 cli_gen_domain(yajl_gen g, const char *arg)
 {
     char *end;
     unsigned long long n;
 
-    yajl_gen_string(g, (const unsigned char *)"domain", 6);
+    cli_gen_str(g, "domain");
     errno = 0;
     n = strtoull(arg, &end, 10);
     if (*arg >= '0' && *arg <= '9' && !*end && !errno && n <= INT_MAX)
         yajl_gen_integer(g, (long long)n);
     else
-        yajl_gen_string(g, (const unsigned char *)arg, strlen(arg));
+        cli_gen_str(g, arg);
 }
 
 int

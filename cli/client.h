@@ -60,10 +60,43 @@ int cli_call_quiet(struct cli_client *cl, const char *cmd, const char *method,
                    yajl_gen params, yajl_val *result_r, int *code_r,
                    char **msg_r);
 
+/* Building params: cli_params_new opens an object (exits on out of
+ * memory, as cli_json_gen), with member "domain" (cli_gen_domain) when
+ * dom is not NULL; the kv helpers add one member. */
+yajl_gen cli_params_new(const char *dom);
+void cli_kv_str(yajl_gen g, const char *key, const char *value);
+void cli_kv_int(yajl_gen g, const char *key, long long value);
+void cli_kv_bool(yajl_gen g, const char *key, bool value);
+
+/* Closes g's object, calls method with it (as cli_call_gen) and frees
+ * g. With result_r the result is handed over (yajl_tree_free it);
+ * without, it is printed as JSON under --json and dropped. 0, or 1 after
+ * a message. */
+int cli_call_params(struct cli_client *cl, const char *cmd, const char *method,
+                    yajl_gen g, yajl_val *result_r);
+
+/* As cli_call_params on a connection of its own (g is freed even when
+ * keeld cannot be reached). */
+int cli_call_once(const char *cmd, const char *method, yajl_gen g,
+                  yajl_val *result_r);
+
+/* keeld's name for the format of a config file, by its extension:
+ * "json", "xml", else "xl". */
+const char *cli_config_format(const char *path);
+
+/* Params of domain.create and domain.define (opened, as cli_params_new):
+ * text, read from path, and n KEY=VALUE overrides. */
+yajl_gen cli_config_params(const char *path, const char *text, char **overrides,
+                           int n);
+
+/* Prints keeld's message about a config text sent from path: keeld
+ * names positions config_text:LINE:COL, the user knows PATH:LINE:COL.
+ * Returns 1. */
+int cli_fail_config(const char *cmd, const char *path, const char *msg);
+
 /* Called for each notification read while waiting (method, params).
  * Return non-zero to stop waiting (cli_wait_notify returns it). */
-typedef int (*cli_notify_fn)(void *opaque, const char *method,
-                             yajl_val params);
+typedef int (*cli_notify_fn)(void *opaque, const char *method, yajl_val params);
 void cli_client_on_notify(struct cli_client *cl, cli_notify_fn fn,
                           void *opaque);
 
@@ -83,11 +116,16 @@ bool cli_get_bool(yajl_val obj, const char *name, bool dflt);
 /* Prints v as JSON (pretty, as xl list -l does) on stdout. */
 void cli_print_json(yajl_val v);
 
+/* Prints v as compact JSON on one line of stdout, flushed (a stream of
+ * events or progress notes under --json). */
+void cli_print_json_line(yajl_val v);
+
 /* For output built piece by piece: a generator set up as cli_print_json's
- * (exits on out of memory; yajl_gen_free it), v written into one (numbers
- * as keeld wrote them), and its text printed on stdout, one newline at
- * the end. */
-yajl_gen cli_json_gen(void);
+ * (pretty) or cli_print_json_line's (exits on out of memory; yajl_gen_free
+ * it), v written into one (numbers as keeld wrote them), and its text
+ * printed on stdout, one newline at the end. */
+yajl_gen cli_json_gen(bool pretty);
+void cli_gen_str(yajl_gen g, const char *s);
 void cli_gen_value(yajl_gen g, yajl_val v);
 void cli_print_gen(yajl_gen g);
 

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "cmd-util.h"
 #include "output.h"
 
 /* keeld's codes the commands tell apart (libkeel's keel_err values) */
@@ -46,86 +47,6 @@ no_opts(const char *cmd, int argc, char **argv)
     return 0;
 }
 
-static void
-gen_key(yajl_gen g, const char *key)
-{
-    yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-}
-
-static void
-gen_kv_str(yajl_gen g, const char *key, const char *value)
-{
-    gen_key(g, key);
-    yajl_gen_string(g, (const unsigned char *)value, strlen(value));
-}
-
-static void
-gen_kv_bool(yajl_gen g, const char *key, bool value)
-{
-    gen_key(g, key);
-    yajl_gen_bool(g, value);
-}
-
-static void
-gen_kv_int(yajl_gen g, const char *key, long long value)
-{
-    gen_key(g, key);
-    yajl_gen_integer(g, value);
-}
-
-/* A params object, opened; with "domain" when dom is not NULL. */
-static yajl_gen
-params_new(const char *dom)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-
-    if (!g) {
-        fprintf(stderr, "keel: out of memory\n");
-        exit(1);
-    }
-    yajl_gen_map_open(g);
-    if (dom)
-        cli_gen_domain(g, dom);
-    return g;
-}
-
-/* Closes and sends params g (freed). With result_r the result is handed
- * over; without, it is printed under --json and dropped. */
-static int
-call_params(struct cli_client *cl, const char *cmd, const char *method,
-            yajl_gen g, yajl_val *result_r)
-{
-    yajl_val result = NULL;
-    int status;
-
-    yajl_gen_map_close(g);
-    status = cli_call_gen(cl, cmd, method, g, &result, NULL);
-    yajl_gen_free(g);
-    if (!status && cli_opts.json && !result_r)
-        cli_print_json(result);
-    if (result_r)
-        *result_r = result;
-    else
-        yajl_tree_free(result);
-    return status;
-}
-
-/* Connects, makes one call, closes: the exit status. */
-static int
-one_call(const char *cmd, const char *method, yajl_gen g)
-{
-    struct cli_client *cl = cli_connect(cmd);
-    int status;
-
-    if (!cl) {
-        yajl_gen_free(g);
-        return 1;
-    }
-    status = call_params(cl, cmd, method, g, NULL);
-    cli_close(cl);
-    return status;
-}
-
 /* A command whose one argument is DOMAIN and whose method takes only it. */
 static int
 domain_op(const char *cmd, const char *method, int argc, char **argv)
@@ -136,7 +57,7 @@ domain_op(const char *cmd, const char *method, int argc, char **argv)
         return status;
     if (argc - optind != 1)
         return cli_usage(cmd);
-    return one_call(cmd, method, params_new(argv[optind]));
+    return cli_call_once(cmd, method, cli_params_new(argv[optind]), NULL);
 }
 
 /* --- a set of domains: every running one, or those named --- */
@@ -195,7 +116,8 @@ domset_named(struct cli_client *cl, const char *cmd, char **names, int n,
     if (!ds->trees || !ds->items)
         return cli_fail(cmd, "out of memory");
     for (i = 0; i < n; i++) {
-        if (call_params(cl, cmd, "domain.info", params_new(names[i]), &info)) {
+        if (cli_call_params(cl, cmd, "domain.info", cli_params_new(names[i]),
+                            &info)) {
             status = 1;
             continue;
         }
@@ -219,7 +141,7 @@ domset_get(struct cli_client *cl, const char *cmd, int argc, char **argv,
 static void
 domset_print_json(const struct domset *ds)
 {
-    yajl_gen g = cli_json_gen();
+    yajl_gen g = cli_json_gen(true);
     size_t i;
 
     yajl_gen_array_open(g);
@@ -231,58 +153,6 @@ domset_print_json(const struct domset *ds)
 }
 
 /* --- create --- */
-
-/* The file, read whole: NULL after a message. */
-static char *
-read_config(const char *cmd, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t n = 0;
-
-    if (!f) {
-        cli_fail(cmd, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (!(text = malloc(KEEL_CONFIG_MAX_SIZE + 1))) {
-        cli_fail(cmd, "out of memory");
-        goto out;
-    }
-    n = fread(text, 1, KEEL_CONFIG_MAX_SIZE + 1, f);
-    if (ferror(f) || n > KEEL_CONFIG_MAX_SIZE) {
-        cli_fail(cmd, ferror(f) ? "cannot read %s" : "%s is over 1 MiB", path);
-        free(text);
-        text = NULL;
-        goto out;
-    }
-    text[n] = '\0';
-out:
-    fclose(f);
-    return text;
-}
-
-/* The format of a config file by its extension, as config-convert guesses
- * it; xl.cfg for anything else. */
-static const char *
-config_format(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-
-    if (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".xml")))
-        return dot + 1;
-    return "xl";
-}
-
-/* keeld names positions config_text:LINE:COL; the user knows the file. */
-static int
-create_error(const char *cmd, const char *path, const char *msg)
-{
-    static const char prefix[] = "config_text:";
-
-    if (!strncmp(msg, prefix, sizeof(prefix) - 1))
-        return cli_fail(cmd, "%s:%s", path, msg + sizeof(prefix) - 1);
-    return cli_fail(cmd, "%s", msg);
-}
 
 struct create_opts {
     bool paused, quiet;
@@ -300,7 +170,7 @@ create_parse(const char *cmd, int argc, char **argv, struct create_opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c, i;
+    int c;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "+pqh", longopts, NULL)) != -1) {
@@ -316,32 +186,16 @@ create_parse(const char *cmd, int argc, char **argv, struct create_opts *o)
     o->path = argv[optind++];
     o->overrides = argv + optind;
     o->n_overrides = argc - optind;
-    for (i = 0; i < o->n_overrides; i++)
-        if (!strchr(o->overrides[i], '='))
-            return cli_bad_usage(cmd, "%s is not KEY=VALUE", o->overrides[i]);
-    if (o->n_overrides && strcmp(config_format(o->path), "xl"))
-        return cli_bad_usage(cmd, "KEY=VALUE overrides need an xl.cfg file");
-    return 0;
+    return util_check_overrides(cmd, o->path, o->overrides, o->n_overrides);
 }
 
 static yajl_gen
 create_params(const struct create_opts *o, const char *text)
 {
-    yajl_gen g = params_new(NULL);
-    int i;
+    yajl_gen g = cli_config_params(o->path, text, o->overrides, o->n_overrides);
 
-    gen_kv_str(g, "config_text", text);
-    gen_kv_str(g, "format", config_format(o->path));
-    if (o->n_overrides) {
-        gen_key(g, "overrides");
-        yajl_gen_array_open(g);
-        for (i = 0; i < o->n_overrides; i++)
-            yajl_gen_string(g, (const unsigned char *)o->overrides[i],
-                            strlen(o->overrides[i]));
-        yajl_gen_array_close(g);
-    }
     if (o->paused)
-        gen_kv_bool(g, "paused", true);
+        cli_kv_bool(g, "paused", true);
     yajl_gen_map_close(g);
     return g;
 }
@@ -358,7 +212,7 @@ cmd_create(struct keel_ctx *ctx, int argc, char **argv)
 
     if ((status = create_parse("create", argc, argv, &o)))
         return status;
-    if (!(text = read_config("create", o.path)))
+    if (util_read_file("create", o.path, &text))
         return 1;
     if (!o.quiet)
         fprintf(stderr, "Parsing config from %s\n", o.path);
@@ -369,7 +223,7 @@ cmd_create(struct keel_ctx *ctx, int argc, char **argv)
     status =
         cli_call_quiet(cl, "create", "domain.create", g, &result, NULL, &msg);
     if (status && msg)
-        create_error("create", o.path, msg);
+        cli_fail_config("create", o.path, msg);
     else if (!status && cli_opts.json)
         cli_print_json(result);
 out:
@@ -412,9 +266,9 @@ cmd_rename(struct keel_ctx *ctx, int argc, char **argv)
         return status;
     if (argc - optind != 2)
         return cli_usage("rename");
-    g = params_new(argv[optind]);
-    gen_kv_str(g, "name", argv[optind + 1]);
-    return one_call("rename", "domain.rename", g);
+    g = cli_params_new(argv[optind]);
+    cli_kv_str(g, "name", argv[optind + 1]);
+    return cli_call_once("rename", "domain.rename", g, NULL);
 }
 
 /* --- shutdown, reboot --- */
@@ -429,7 +283,7 @@ stop_one(struct cli_client *cl, const char *cmd, const char *method, yajl_gen g,
     int code = 0, status;
 
     if (wait)
-        gen_kv_bool(g, "wait", true);
+        cli_kv_bool(g, "wait", true);
     yajl_gen_map_close(g);
     status = cli_call_quiet(cl, cmd, method, g, NULL, &code, &msg);
     yajl_gen_free(g);
@@ -458,8 +312,8 @@ stop_all(struct cli_client *cl, const char *cmd, const char *method, bool wait)
 
         if (domid == 0)
             continue;
-        g = params_new(NULL);
-        gen_kv_int(g, "domain", domid);
+        g = cli_params_new(NULL);
+        cli_kv_int(g, "domain", domid);
         status |= stop_one(cl, cmd, method, g, wait, true);
     }
     if (!status && cli_opts.json)
@@ -497,7 +351,7 @@ stop(const char *cmd, const char *method, int argc, char **argv)
         return 1;
     if (all)
         status = stop_all(cl, cmd, method, wait);
-    else if (!(status = stop_one(cl, cmd, method, params_new(argv[optind]),
+    else if (!(status = stop_one(cl, cmd, method, cli_params_new(argv[optind]),
                                  wait, false)) &&
              cli_opts.json)
         printf("{}\n");
@@ -528,10 +382,10 @@ list_long_one(struct cli_client *cl, yajl_gen out, long long domid)
     yajl_val cfg = NULL;
     char *msg = NULL;
     int code = 0, status;
-    yajl_gen g = params_new(NULL);
+    yajl_gen g = cli_params_new(NULL);
 
-    gen_kv_int(g, "domain", domid);
-    gen_kv_str(g, "format", "json");
+    cli_kv_int(g, "domain", domid);
+    cli_kv_str(g, "format", "json");
     yajl_gen_map_close(g);
     status =
         cli_call_quiet(cl, "list", "domain.get_config", g, &cfg, &code, &msg);
@@ -542,8 +396,8 @@ list_long_one(struct cli_client *cl, yajl_gen out, long long domid)
         cli_fail("list", "%s", msg);
     else if (!status) {
         yajl_gen_map_open(out);
-        gen_kv_int(out, "domid", domid);
-        gen_key(out, "config");
+        cli_kv_int(out, "domid", domid);
+        cli_gen_str(out, "config");
         cli_gen_value(out, cfg);
         yajl_gen_map_close(out);
     }
@@ -556,7 +410,7 @@ list_long_one(struct cli_client *cl, yajl_gen out, long long domid)
 static int
 list_long(struct cli_client *cl, const struct domset *ds)
 {
-    yajl_gen out = cli_json_gen();
+    yajl_gen out = cli_json_gen(true);
     int status = 0;
     size_t i;
 
@@ -643,7 +497,7 @@ static int
 info_of(const char *cmd, const char *dom, bool as_name, yajl_val *info_r)
 {
     struct cli_client *cl = cli_connect(cmd);
-    yajl_gen g = params_new(as_name ? NULL : dom);
+    yajl_gen g = cli_params_new(as_name ? NULL : dom);
     int status;
 
     *info_r = NULL;
@@ -652,8 +506,8 @@ info_of(const char *cmd, const char *dom, bool as_name, yajl_val *info_r)
         return 1;
     }
     if (as_name)
-        gen_kv_str(g, "domain", dom);
-    status = call_params(cl, cmd, "domain.info", g, info_r);
+        cli_kv_str(g, "domain", dom);
+    status = cli_call_params(cl, cmd, "domain.info", g, info_r);
     cli_close(cl);
     return status;
 }
@@ -761,9 +615,9 @@ memory(const char *cmd, const char *method, int argc, char **argv)
                              "invalid memory size %s (a number with b, k, m, "
                              "g or t; m when bare)",
                              argv[optind + 1]);
-    g = params_new(argv[optind]);
-    gen_kv_int(g, "memory_kb", kib);
-    return one_call(cmd, method, g);
+    g = cli_params_new(argv[optind]);
+    cli_kv_int(g, "memory_kb", kib);
+    return cli_call_once(cmd, method, g, NULL);
 }
 
 int
@@ -795,9 +649,9 @@ cmd_vcpu_set(struct keel_ctx *ctx, int argc, char **argv)
     if (errno || end == argv[optind + 1] || *end || n < 1 || n > INT_MAX)
         return cli_bad_usage("vcpu-set", "invalid vCPU count %s",
                              argv[optind + 1]);
-    g = params_new(argv[optind]);
-    gen_kv_int(g, "vcpus", n);
-    return one_call("vcpu-set", "domain.set_vcpus", g);
+    g = cli_params_new(argv[optind]);
+    cli_kv_int(g, "vcpus", n);
+    return cli_call_once("vcpu-set", "domain.set_vcpus", g, NULL);
 }
 
 /* --- vcpu-list, vcpu-pin --- */
@@ -810,12 +664,12 @@ vcpu_list_one(struct cli_client *cl, yajl_val info, yajl_gen out)
     const char *name = cli_get_str(info, "name");
     long long domid = cli_get_int(info, "domid", -1);
     yajl_val vcpus = NULL;
-    yajl_gen g = params_new(NULL);
+    yajl_gen g = cli_params_new(NULL);
     char *msg = NULL;
     int code = 0, status;
     size_t i;
 
-    gen_kv_int(g, "domain", domid);
+    cli_kv_int(g, "domain", domid);
     yajl_gen_map_close(g);
     status = cli_call_quiet(cl, "vcpu-list", "domain.vcpu_list", g, &vcpus,
                             &code, &msg);
@@ -826,9 +680,9 @@ vcpu_list_one(struct cli_client *cl, yajl_val info, yajl_gen out)
         cli_fail("vcpu-list", "%s", msg);
     else if (!status && out) {
         yajl_gen_map_open(out);
-        gen_kv_int(out, "domid", domid);
-        gen_kv_str(out, "name", name ? name : "");
-        gen_key(out, "vcpus");
+        cli_kv_int(out, "domid", domid);
+        cli_kv_str(out, "name", name ? name : "");
+        cli_gen_str(out, "vcpus");
         cli_gen_value(out, vcpus);
         yajl_gen_map_close(out);
     } else
@@ -857,7 +711,7 @@ cmd_vcpu_list(struct keel_ctx *ctx, int argc, char **argv)
              domset_get(cl, "vcpu-list", argc - optind, argv + optind, &ds)))
         goto out;
     if (cli_opts.json) {
-        out = cli_json_gen();
+        out = cli_json_gen(true);
         yajl_gen_array_open(out);
     } else
         out_vcpu_header();
@@ -899,14 +753,14 @@ cmd_vcpu_pin(struct keel_ctx *ctx, int argc, char **argv)
                              vcpu);
     if (!strcmp(hard, "-") && !strcmp(soft, "-"))
         return cli_bad_usage("vcpu-pin", "nothing to pin: '-' for both");
-    g = params_new(argv[optind]);
+    g = cli_params_new(argv[optind]);
     if (!strcmp(vcpu, "all"))
-        gen_kv_str(g, "vcpu", "all");
+        cli_kv_str(g, "vcpu", "all");
     else
-        gen_kv_int(g, "vcpu", n);
+        cli_kv_int(g, "vcpu", n);
     if (strcmp(hard, "-"))
-        gen_kv_str(g, "hard", hard);
+        cli_kv_str(g, "hard", hard);
     if (strcmp(soft, "-"))
-        gen_kv_str(g, "soft", soft);
-    return one_call("vcpu-pin", "domain.pin_vcpu", g);
+        cli_kv_str(g, "soft", soft);
+    return cli_call_once("vcpu-pin", "domain.pin_vcpu", g, NULL);
 }

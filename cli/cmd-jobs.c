@@ -122,23 +122,18 @@ plain_line(struct job_watch *w, const char *phase)
             human((double)w->total_b, b, sizeof(b)));
 }
 
-/* --json: {"method":M,"params":P} on one line of stdout. */
+/* --json: {"method":M,"params":P} on one line of stdout, flushed. */
 static void
 json_note(const char *method, yajl_val params)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
-    const unsigned char *buf;
-    size_t len;
+    yajl_gen g = cli_json_gen(false);
 
-    if (!g)
-        return;
     yajl_gen_map_open(g);
-    util_kv_str(g, "method", method);
-    yajl_gen_string(g, (const unsigned char *)"params", 6);
-    util_gen_value(g, params);
+    cli_kv_str(g, "method", method);
+    cli_gen_str(g, "params");
+    cli_gen_value(g, params);
     yajl_gen_map_close(g);
-    if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-        printf("%.*s\n", (int)len, (const char *)buf);
+    cli_print_gen(g);
     fflush(stdout);
     yajl_gen_free(g);
 }
@@ -199,7 +194,7 @@ watch_notify(void *opaque, const char *method, yajl_val params)
 static int
 watch_cancel(struct cli_client *cl, struct job_watch *w)
 {
-    yajl_gen g = util_params_new();
+    yajl_gen g = cli_params_new(NULL);
     yajl_val res = NULL;
 
     if (w->bar)
@@ -209,8 +204,8 @@ watch_cancel(struct cli_client *cl, struct job_watch *w)
             "keel: %s: interrupted: cancelling job %lld (Ctrl-C "
             "again leaves it running)\n",
             w->cmd, w->job);
-    util_kv_int(g, "job", w->job);
-    if (util_call(cl, w->cmd, "job.cancel", g, &res))
+    cli_kv_int(g, "job", w->job);
+    if (cli_call_params(cl, w->cmd, "job.cancel", g, &res))
         return 1;
     yajl_tree_free(res);
     if (w->done)
@@ -253,16 +248,15 @@ job_run(const char *cmd, const char *method, yajl_gen g, long long *domid_r)
     w.tty = !cli_opts.json && isatty(STDERR_FILENO);
     w.t0 = now_s();
     if (!cl) {
-        if (g)
-            yajl_gen_free(g);
+        yajl_gen_free(g);
         return 1;
     }
     cli_client_on_notify(cl, watch_notify, &w);
-    status = util_call(cl, cmd, method, g, &res);
+    status = cli_call_params(cl, cmd, method, g, &res);
     if (!status) {
         w.job = cli_get_int(res, "job", 0);
         if (cli_opts.json)
-            util_print_json_line(res);
+            cli_print_json_line(res);
         status = watch_finish(cl, &w);
     }
     if (domid_r)
@@ -294,6 +288,22 @@ absolute(const char *cmd, const char *path)
     return abs;
 }
 
+/* "[-p] ARG" (restore, start): 0 with ARG at argv[optind], or 2. */
+static int
+paused_opt(const char *cmd, int argc, char **argv, bool *paused_r)
+{
+    int c;
+
+    *paused_r = false;
+    optind = 1;
+    while ((c = getopt(argc, argv, "+ph")) != -1) {
+        if (c != 'p')
+            return cli_usage(cmd);
+        *paused_r = true;
+    }
+    return argc - optind == 1 ? 0 : cli_usage(cmd);
+}
+
 int
 cmd_save(struct keel_ctx *ctx, int argc, char **argv)
 {
@@ -316,10 +326,9 @@ cmd_save(struct keel_ctx *ctx, int argc, char **argv)
         return cli_usage("save");
     if (!(file = absolute("save", argv[optind + 1])))
         return 1;
-    g = util_params_new();
-    util_kv_domain(g, argv[optind]);
-    util_kv_str(g, "file", file);
-    util_kv_str(g, "leave", leave);
+    g = cli_params_new(argv[optind]);
+    cli_kv_str(g, "file", file);
+    cli_kv_str(g, "leave", leave);
     status = job_run("save", "domain.save", g, NULL);
     free(file);
     return status;
@@ -332,23 +341,16 @@ cmd_restore(struct keel_ctx *ctx, int argc, char **argv)
     long long domid = -1;
     char *file;
     yajl_gen g;
-    int c, status;
+    int status;
 
     (void)ctx;
-    optind = 1;
-    while ((c = getopt(argc, argv, "+ph")) != -1) {
-        if (c == 'p')
-            paused = true;
-        else
-            return cli_usage("restore");
-    }
-    if (argc - optind != 1)
-        return cli_usage("restore");
+    if ((status = paused_opt("restore", argc, argv, &paused)))
+        return status;
     if (!(file = absolute("restore", argv[optind])))
         return 1;
-    g = util_params_new();
-    util_kv_str(g, "file", file);
-    util_kv_bool(g, "paused", paused);
+    g = cli_params_new(NULL);
+    cli_kv_str(g, "file", file);
+    cli_kv_bool(g, "paused", paused);
     status = job_run("restore", "domain.restore", g, &domid);
     if (!status && !cli_opts.json && domid >= 0)
         printf("Restored as domain %lld\n", domid);
@@ -358,38 +360,20 @@ cmd_restore(struct keel_ctx *ctx, int argc, char **argv)
 
 /* --- define, undefine, start, autostart --- */
 
-/* keeld's name for a file's format, from its extension (xl otherwise). */
-static const char *
-format_of(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-
-    if (dot && !strcmp(dot, ".json"))
-        return "json";
-    if (dot && !strcmp(dot, ".xml"))
-        return "xml";
-    return "xl";
-}
-
 /* domain.define; keeld's config_text:LINE:COL becomes PATH:LINE:COL. */
 static int
 define_call(struct cli_client *cl, const char *path, yajl_gen g,
             yajl_val *res_r)
 {
-    static const char prefix[] = "config_text:";
     char *msg = NULL;
     int status;
 
-    if (!g)
-        return cli_fail("define", "out of memory");
     yajl_gen_map_close(g);
     status =
         cli_call_quiet(cl, "define", "domain.define", g, res_r, NULL, &msg);
     yajl_gen_free(g);
-    if (status && msg && !strncmp(msg, prefix, sizeof(prefix) - 1))
-        cli_fail("define", "%s:%s", path, msg + sizeof(prefix) - 1);
-    else if (status && msg)
-        cli_fail("define", "%s", msg);
+    if (status && msg)
+        cli_fail_config("define", path, msg);
     free(msg);
     return status;
 }
@@ -398,37 +382,22 @@ int
 cmd_define(struct keel_ctx *ctx, int argc, char **argv)
 {
     struct cli_client *cl;
-    const char *fmt;
     char *text = NULL;
     yajl_val res = NULL;
     yajl_gen g;
-    int i, status;
+    int status;
 
     (void)ctx;
-    if ((status = util_args("define", argc, argv, 1, -1)))
+    if ((status = util_args("define", argc, argv, 1, -1)) ||
+        (status = util_check_overrides("define", argv[1], argv + 2, argc - 2)))
         return status;
-    fmt = format_of(argv[1]);
-    if (argc > 2 && strcmp(fmt, "xl"))
-        return cli_bad_usage("define", "KEY=VALUE goes with xl.cfg files only");
-    for (i = 2; i < argc; i++)
-        if (!strchr(argv[i], '='))
-            return cli_bad_usage("define", "%s is not KEY=VALUE", argv[i]);
     if ((status = util_read_file("define", argv[1], &text)))
         return status;
     if (!(cl = cli_connect("define"))) {
         free(text);
         return 1;
     }
-    g = util_params_new();
-    util_kv_str(g, "config_text", text);
-    util_kv_str(g, "format", fmt);
-    if (g && argc > 2) {
-        yajl_gen_string(g, (const unsigned char *)"overrides", 9);
-        yajl_gen_array_open(g);
-        for (i = 2; i < argc; i++)
-            yajl_gen_string(g, (const unsigned char *)argv[i], strlen(argv[i]));
-        yajl_gen_array_close(g);
-    }
+    g = cli_config_params(argv[1], text, argv + 2, argc - 2);
     if (!(status = define_call(cl, argv[1], g, &res))) {
         if (cli_opts.json)
             cli_print_json(res);
@@ -442,23 +411,6 @@ cmd_define(struct keel_ctx *ctx, int argc, char **argv)
     return status;
 }
 
-/* A one-call command on a DOMAIN: g holds its params. */
-static int
-domain_call(const char *cmd, const char *method, yajl_gen g, yajl_val *res_r)
-{
-    struct cli_client *cl = cli_connect(cmd);
-    int status;
-
-    if (!cl) {
-        if (g)
-            yajl_gen_free(g);
-        return 1;
-    }
-    status = util_call(cl, cmd, method, g, res_r);
-    cli_close(cl);
-    return status;
-}
-
 int
 cmd_undefine(struct keel_ctx *ctx, int argc, char **argv)
 {
@@ -468,9 +420,8 @@ cmd_undefine(struct keel_ctx *ctx, int argc, char **argv)
     (void)ctx;
     if ((status = util_args("undefine", argc, argv, 1, 1)))
         return status;
-    g = util_params_new();
-    util_kv_domain(g, argv[1]);
-    return domain_call("undefine", "domain.undefine", g, NULL);
+    g = cli_params_new(argv[1]);
+    return cli_call_once("undefine", "domain.undefine", g, NULL);
 }
 
 int
@@ -479,22 +430,14 @@ cmd_start(struct keel_ctx *ctx, int argc, char **argv)
     bool paused = false;
     yajl_val res = NULL;
     yajl_gen g;
-    int c, status;
+    int status;
 
     (void)ctx;
-    optind = 1;
-    while ((c = getopt(argc, argv, "+ph")) != -1) {
-        if (c == 'p')
-            paused = true;
-        else
-            return cli_usage("start");
-    }
-    if (argc - optind != 1)
-        return cli_usage("start");
-    g = util_params_new();
-    util_kv_domain(g, argv[optind]);
-    util_kv_bool(g, "paused", paused);
-    if (!(status = domain_call("start", "domain.start", g, &res))) {
+    if ((status = paused_opt("start", argc, argv, &paused)))
+        return status;
+    g = cli_params_new(argv[optind]);
+    cli_kv_bool(g, "paused", paused);
+    if (!(status = cli_call_once("start", "domain.start", g, &res))) {
         if (cli_opts.json)
             cli_print_json(res);
         else
@@ -518,10 +461,9 @@ cmd_autostart(struct keel_ctx *ctx, int argc, char **argv)
     if (strcmp(argv[2], "on") && strcmp(argv[2], "off"))
         return cli_bad_usage("autostart", "say on or off, not %s", argv[2]);
     on = !strcmp(argv[2], "on");
-    g = util_params_new();
-    util_kv_domain(g, argv[1]);
-    util_kv_bool(g, "autostart", on);
-    return domain_call("autostart", "domain.set_autostart", g, NULL);
+    g = cli_params_new(argv[1]);
+    cli_kv_bool(g, "autostart", on);
+    return cli_call_once("autostart", "domain.set_autostart", g, NULL);
 }
 
 /* --- events --- */
@@ -537,7 +479,7 @@ events_notify(void *opaque, const char *method, yajl_val params)
     if (strcmp(method, "event"))
         return 0;
     if (cli_opts.json) {
-        util_print_json_line(params);
+        cli_print_json_line(params);
         return 0;
     }
     printf("%-10s %-24s ", cli_get_str(params, "type"),
@@ -629,7 +571,7 @@ cmd_job_cancel(struct keel_ctx *ctx, int argc, char **argv)
     if ((status =
              util_parse_int("job-cancel", "JOB", argv[1], 1, LLONG_MAX, &job)))
         return status;
-    g = util_params_new();
-    util_kv_int(g, "job", job);
-    return domain_call("job-cancel", "job.cancel", g, NULL);
+    g = cli_params_new(NULL);
+    cli_kv_int(g, "job", job);
+    return cli_call_once("job-cancel", "job.cancel", g, NULL);
 }

@@ -2,14 +2,12 @@
  *
  * Each command parses xl's arguments, makes keeld's cpupool.* calls
  * (docs/keeld-api.md) and prints what xl prints. cpupool-create reads an
- * xlcpupool.cfg(5) file here, with a parser of its own that knows only
- * that file's four keys (libkeel's xl.cfg parser is internal to it): the
- * pool's name, scheduler and CPUs go to keeld, which decides the rest.
+ * xlcpupool.cfg(5) file here (poolcfg.c): the pool's name, scheduler and
+ * CPUs go to keeld, which decides the rest.
  * The scheduler commands (sched-*) are in cmd-sched.c.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,254 +16,33 @@
 #include "cli.h"
 #include "client.h"
 #include "cmd-util.h"
-
-/* --- a tiny xlcpupool.cfg reader --- */
-
-/* What cpupool-create sends: NULL where the file said nothing. cpus and
- * nodes hold CPU specs as keeld takes them ("0-3,5", "node:0,node:1"). */
-struct pool_cfg {
-    char *name, *sched, *cpus, *nodes;
-};
-
-static void
-pool_cfg_dispose(struct pool_cfg *pc)
-{
-    free(pc->name);
-    free(pc->sched);
-    free(pc->cpus);
-    free(pc->nodes);
-}
-
-/* The parser's state: one text (the file, or one VAR=VALUE). */
-struct pool_parser {
-    const char *file; /* for messages */
-    const char *text, *p;
-};
-
-/* "file:LINE:COL: why" on stderr; returns 1. */
-static int
-parse_fail(const struct pool_parser *ps, const char *why)
-{
-    const char *q, *bol = ps->text;
-    unsigned int line = 1;
-
-    for (q = ps->text; q < ps->p; q++)
-        if (*q == '\n') {
-            line++;
-            bol = q + 1;
-        }
-    return cli_fail("cpupool-create", "%s:%u:%u: %s", ps->file, line,
-                    (unsigned int)(ps->p - bol) + 1, why);
-}
-
-/* Skips blanks and comments; newlines too when nl. */
-static void
-skip_blank(struct pool_parser *ps, bool nl)
-{
-    for (;;) {
-        if (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r' ||
-            (nl && *ps->p == '\n'))
-            ps->p++;
-        else if (*ps->p == '#')
-            ps->p += strcspn(ps->p, "\n");
-        else
-            return;
-    }
-}
-
-static int
-unescape(struct pool_parser *ps, struct util_buf *b)
-{
-    static const char from[] = "abfnrtv\\\"'", to[] = "\a\b\f\n\r\t\v\\\"'";
-    const char *e;
-    char hex[3] = {0};
-
-    ps->p++; /* the backslash */
-    if (*ps->p && (e = strchr(from, *ps->p))) {
-        ps->p++;
-        return util_buf_addc(b, to[e - from]);
-    }
-    if (*ps->p == 'x' && strspn(ps->p + 1, "0123456789abcdefABCDEF") >= 2) {
-        memcpy(hex, ps->p + 1, 2);
-        ps->p += 3;
-        return util_buf_addc(b, (char)strtol(hex, NULL, 16));
-    }
-    return parse_fail(ps, "unknown escape in a string");
-}
-
-/* A quoted string or a number, appended to b. */
-static int
-parse_atom(struct pool_parser *ps, struct util_buf *b)
-{
-    char q = *ps->p;
-    size_t n;
-
-    if (q >= '0' && q <= '9') {
-        n = strspn(ps->p, "0123456789abcdefx");
-        ps->p += n;
-        return util_buf_add(b, ps->p - n, n);
-    }
-    if (q != '"' && q != '\'')
-        return parse_fail(ps, "expected a string, a number or a list");
-    for (ps->p++; *ps->p != q; ps->p++) {
-        if (!*ps->p || *ps->p == '\n')
-            return parse_fail(ps, "unterminated string");
-        if (*ps->p == '\\') {
-            if (unescape(ps, b))
-                return 1;
-            ps->p--;
-        } else if (util_buf_addc(b, *ps->p))
-            return 1;
-    }
-    ps->p++;
-    return 0;
-}
-
-/* A value: an atom, or a list of atoms joined by commas (*list_r). */
-static int
-parse_value(struct pool_parser *ps, struct util_buf *b, bool *list_r)
-{
-    *list_r = *ps->p == '[';
-    if (!*list_r)
-        return parse_atom(ps, b);
-    ps->p++;
-    for (;;) {
-        skip_blank(ps, true);
-        if (*ps->p == ']')
-            break;
-        if (*ps->p == '[')
-            return parse_fail(ps, "lists do not nest here");
-        if ((b->len && util_buf_addc(b, ',')) || parse_atom(ps, b))
-            return 1;
-        skip_blank(ps, true);
-        if (*ps->p == ',')
-            ps->p++;
-        else if (*ps->p != ']')
-            return parse_fail(ps, "expected ',' or ']'");
-    }
-    ps->p++;
-    return 0;
-}
-
-/* "0,1" (a node list) as "node:0,node:1". NULL: out of memory. */
-static char *
-nodes_spec(const char *list)
-{
-    struct util_buf b = {0};
-    const char *p = list;
-    size_t n;
-
-    while (*p) {
-        n = strcspn(p, ",");
-        if ((b.len && util_buf_addc(&b, ',')) || util_buf_adds(&b, "node:") ||
-            util_buf_add(&b, p, n))
-            goto fail;
-        p += n + (p[n] == ',');
-    }
-    if (util_buf_addc(&b, '\0'))
-        goto fail;
-    return b.s;
-fail:
-    free(b.s);
-    return NULL;
-}
-
-/* Stores key = text (the value's text, taken) in pc; unknown keys warn. */
-static int
-pool_cfg_set(struct pool_parser *ps, struct pool_cfg *pc, const char *key,
-             size_t klen, char *text, bool list)
-{
-    char **slot = NULL;
-
-    if (klen == 4 && !strncmp(key, "name", 4))
-        slot = &pc->name;
-    else if (klen == 5 && !strncmp(key, "sched", 5))
-        slot = &pc->sched;
-    else if (klen == 4 && !strncmp(key, "cpus", 4))
-        slot = &pc->cpus;
-    else if (klen == 5 && !strncmp(key, "nodes", 5))
-        slot = &pc->nodes;
-    if (!slot) {
-        fprintf(stderr, "keel: warning: %s: unknown key %.*s ignored\n",
-                ps->file, (int)klen, key);
-        free(text);
-        return 0;
-    }
-    if (list && slot != &pc->cpus && slot != &pc->nodes) {
-        free(text);
-        return parse_fail(ps, "expected a string, found a list");
-    }
-    if (slot == &pc->nodes) {
-        bool empty = !*text;
-        char *spec = empty ? NULL : nodes_spec(text);
-
-        free(text);
-        if (!spec)
-            return parse_fail(ps, empty ? "no node given" : "out of memory");
-        text = spec;
-    }
-    free(*slot); /* the last assignment wins */
-    *slot = text;
-    return 0;
-}
-
-/* One KEY = VALUE statement at ps->p. */
-static int
-parse_statement(struct pool_parser *ps, struct pool_cfg *pc)
-{
-    const char *key = ps->p;
-    struct util_buf b = {0};
-    size_t klen;
-    bool list;
-
-    if (*key < 'a' || *key > 'z')
-        return parse_fail(ps, "expected a key (lower case)");
-    klen = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789._");
-    ps->p += klen;
-    skip_blank(ps, false);
-    if (ps->p[0] == '+' && ps->p[1] == '=')
-        return parse_fail(ps, "'+=' is not supported in a pool config");
-    if (*ps->p != '=')
-        return parse_fail(ps, "expected '='");
-    ps->p++;
-    skip_blank(ps, false);
-    if (parse_value(ps, &b, &list) || util_buf_addc(&b, '\0')) {
-        free(b.s);
-        return 1;
-    }
-    skip_blank(ps, false);
-    if (*ps->p && *ps->p != '\n' && *ps->p != ';') {
-        free(b.s);
-        return parse_fail(ps, "expected the end of the line or ';'");
-    }
-    return pool_cfg_set(ps, pc, key, klen, b.s, list);
-}
-
-static int
-pool_cfg_parse(struct pool_cfg *pc, const char *file, const char *text)
-{
-    struct pool_parser ps = {.file = file, .text = text, .p = text};
-
-    for (;;) {
-        skip_blank(&ps, true);
-        while (*ps.p == ';') {
-            ps.p++;
-            skip_blank(&ps, true);
-        }
-        if (!*ps.p)
-            return 0;
-        if (parse_statement(&ps, pc))
-            return 1;
-    }
-}
+#include "poolcfg.h"
 
 /* --- cpupool-create --- */
 
 #define CREATE "cpupool-create"
 
+static void
+create_warn(void *opaque, const char *msg)
+{
+    (void)opaque;
+    fprintf(stderr, "keel: warning: %s\n", msg);
+}
+
+/* Parses text (from src) into pc: 0, or 1 after a message. */
+static int
+create_parse(struct poolcfg *pc, const char *src, const char *text)
+{
+    char err[512];
+
+    if (poolcfg_parse(pc, src, text, create_warn, NULL, err, sizeof(err)))
+        return cli_fail(CREATE, "%s", err);
+    return 0;
+}
+
 /* Reads FILE and the VAR=VALUE arguments into pc. */
 static int
-create_read(struct pool_cfg *pc, const char *file, char **vars)
+create_read(struct poolcfg *pc, const char *file, char **vars)
 {
     char *text = NULL;
     int status;
@@ -273,13 +50,13 @@ create_read(struct pool_cfg *pc, const char *file, char **vars)
     if (file) {
         if ((status = util_read_file(CREATE, file, &text)))
             return status;
-        status = pool_cfg_parse(pc, file, text);
+        status = create_parse(pc, file, text);
         free(text);
         if (status)
             return status;
     }
     for (; *vars; vars++)
-        if ((status = pool_cfg_parse(pc, "command line", *vars)))
+        if ((status = create_parse(pc, "command line", *vars)))
             return status;
     if (!pc->name && file) { /* xl: the file's name */
         const char *base = strrchr(file, '/');
@@ -340,13 +117,14 @@ cmd_cpupool_create(struct keel_ctx *ctx, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct pool_cfg pc = {0};
+    struct poolcfg pc;
     struct cli_client *cl = NULL;
     const char *file = NULL;
     yajl_gen g;
     int c, status;
 
     (void)ctx;
+    poolcfg_init(&pc);
     optind = 1;
     while ((c = getopt_long(argc, argv, "+f:h", longopts, NULL)) != -1) {
         if (c == 'f')
@@ -365,18 +143,18 @@ cmd_cpupool_create(struct keel_ctx *ctx, int argc, char **argv)
         status = 1;
         goto out;
     }
-    g = util_params_new();
-    util_kv_str(g, "name", pc.name);
+    g = cli_params_new(NULL);
+    cli_kv_str(g, "name", pc.name);
     if (pc.sched)
-        util_kv_str(g, "sched", pc.sched);
+        cli_kv_str(g, "sched", pc.sched);
     if (pc.nodes || pc.cpus) /* nodes wins, as in xl */
-        util_kv_str(g, "cpus", pc.nodes ? pc.nodes : pc.cpus);
-    status = util_call(cl, CREATE, "cpupool.create", g, NULL);
+        cli_kv_str(g, "cpus", pc.nodes ? pc.nodes : pc.cpus);
+    status = cli_call_params(cl, CREATE, "cpupool.create", g, NULL);
     if (!status)
         status = create_report(cl, file ? file : "command line", pc.name);
 out:
     cli_close(cl);
-    pool_cfg_dispose(&pc);
+    poolcfg_dispose(&pc);
     return status;
 }
 
@@ -388,19 +166,11 @@ out:
 static void
 print_cpu_list(const char *list)
 {
-    const char *p = list;
-    char *end;
     long lo, hi, n = 0;
 
-    while (*p) {
-        lo = strtol(p, &end, 10);
-        hi = *end == '-' ? strtol(end + 1, &end, 10) : lo;
-        if (end == p)
-            break;
+    while (util_cpus_range(&list, &lo, &hi))
         for (; lo <= hi; lo++)
             printf(n++ ? ",%ld" : "%ld", lo);
-        p = end + (*end == ',');
-    }
 }
 
 static void
@@ -496,14 +266,14 @@ pool_simple_run(const struct pool_simple *s, int argc, char **argv)
         return status;
     if (!(cl = cli_connect(s->cmd)))
         return 1;
-    g = util_params_new();
+    g = cli_params_new(NULL);
     for (i = 0; i < s->nargs; i++) {
         if (!strcmp(s->members[i], "domain"))
-            util_kv_domain(g, argv[i + 1]);
+            cli_gen_domain(g, argv[i + 1]);
         else
-            util_kv_str(g, s->members[i], argv[i + 1]);
+            cli_kv_str(g, s->members[i], argv[i + 1]);
     }
-    status = util_call(cl, s->cmd, s->method, g, NULL);
+    status = cli_call_params(cl, s->cmd, s->method, g, NULL);
     cli_close(cl);
     return status;
 }

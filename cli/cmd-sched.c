@@ -135,32 +135,11 @@ json_domain(const struct sched_run *r, const char *name, long long domid,
             yajl_val p)
 {
     yajl_gen_map_open(r->json);
-    util_kv_str(r->json, "name", name);
-    util_kv_int(r->json, "domid", domid);
-    yajl_gen_string(r->json, (const unsigned char *)"params", 6);
-    util_gen_value(r->json, p);
+    cli_kv_str(r->json, "name", name);
+    cli_kv_int(r->json, "domid", domid);
+    cli_gen_str(r->json, "params");
+    cli_gen_value(r->json, p);
     yajl_gen_map_close(r->json);
-}
-
-/* Prints r->json (a finished value) as cli_print_json does. */
-static int
-json_flush(const struct sched_run *r)
-{
-    const unsigned char *buf;
-    yajl_val v;
-    size_t len;
-    char *text;
-
-    if (yajl_gen_get_buf(r->json, &buf, &len) != yajl_gen_status_ok ||
-        !(text = strndup((const char *)buf, len)))
-        return cli_fail(r->cmd, "out of memory");
-    v = yajl_tree_parse(text, NULL, 0);
-    free(text);
-    if (!v)
-        return cli_fail(r->cmd, "out of memory");
-    cli_print_json(v);
-    yajl_tree_free(v);
-    return 0;
 }
 
 /* --- calls --- */
@@ -171,15 +150,15 @@ static int
 sched_get(const struct sched_run *r, const char *member, const char *arg,
           yajl_val *p_r)
 {
-    yajl_gen g = util_params_new();
+    yajl_gen g = cli_params_new(NULL);
     const char *got;
     int status;
 
     if (!strcmp(member, "domain"))
-        util_kv_domain(g, arg);
+        cli_gen_domain(g, arg);
     else
-        util_kv_str(g, member, arg);
-    if ((status = util_call(r->cl, r->cmd, "sched.get", g, p_r)))
+        cli_kv_str(g, member, arg);
+    if ((status = cli_call_params(r->cl, r->cmd, "sched.get", g, p_r)))
         return status;
     got = cli_get_str(*p_r, "sched");
     if (!got || strcmp(got, r->sched)) {
@@ -197,18 +176,17 @@ static int
 show_domain(struct sched_run *r, const char *dom)
 {
     yajl_val info = NULL, p = NULL;
-    yajl_gen g = util_params_new();
+    yajl_gen g = cli_params_new(dom);
     int status;
 
-    util_kv_domain(g, dom);
-    if ((status = util_call(r->cl, r->cmd, "domain.info", g, &info)))
+    if ((status = cli_call_params(r->cl, r->cmd, "domain.info", g, &info)))
         return status;
     if (!(status = sched_get(r, "domain", dom, &p)) &&
         !(status = check_vcpus(r, cli_get_str(info, "name"), p))) {
         if (r->json) {
             json_domain(r, cli_get_str(info, "name"),
                         cli_get_int(info, "domid", -1), p);
-            status = json_flush(r);
+            cli_print_gen(r->json);
         } else {
             print_header(r);
             status = print_rows(r, cli_get_str(info, "name"),
@@ -234,10 +212,10 @@ list_pool(struct sched_run *r, const char *pool, yajl_val doms)
         return status;
     if (r->json) {
         yajl_gen_map_open(r->json);
-        util_kv_str(r->json, "pool", pool);
-        yajl_gen_string(r->json, (const unsigned char *)"params", 6);
-        util_gen_value(r->json, p);
-        yajl_gen_string(r->json, (const unsigned char *)"domains", 7);
+        cli_kv_str(r->json, "pool", pool);
+        cli_gen_str(r->json, "params");
+        cli_gen_value(r->json, p);
+        cli_gen_str(r->json, "domains");
         yajl_gen_array_open(r->json);
     } else {
         print_pool_line(r, pool, p);
@@ -298,7 +276,7 @@ list_all(struct sched_run *r, const char *only)
     }
     if (r->json && !status) {
         yajl_gen_array_close(r->json);
-        status = json_flush(r);
+        cli_print_gen(r->json);
     }
 out:
     yajl_tree_free(pools);
@@ -318,13 +296,13 @@ pool_params(struct sched_run *r, const char *pool, long long tslice,
     if ((status = sched_get(r, "pool", pool, &p)))
         return status;
     if (tslice >= 0 || ratelimit >= 0) {
-        g = util_params_new();
-        util_kv_str(g, "pool", pool);
+        g = cli_params_new(NULL);
+        cli_kv_str(g, "pool", pool);
         if (tslice >= 0)
-            util_kv_int(g, "tslice_ms", tslice);
+            cli_kv_int(g, "tslice_ms", tslice);
         if (ratelimit >= 0)
-            util_kv_int(g, "ratelimit_us", ratelimit);
-        status = util_call(r->cl, r->cmd, "sched.set", g, NULL);
+            cli_kv_int(g, "ratelimit_us", ratelimit);
+        status = cli_call_params(r->cl, r->cmd, "sched.set", g, NULL);
     } else if (cli_opts.json)
         cli_print_json(p);
     else if (!(status = cli_call(r->cl, r->cmd, "cpupool.list", NULL, &pools,
@@ -419,13 +397,12 @@ domain_set_weight(struct sched_run *r, const struct credit_opts *o)
     if ((status = sched_get(r, "domain", o->dom, &p)))
         return status;
     yajl_tree_free(p);
-    g = util_params_new();
-    util_kv_domain(g, o->dom);
+    g = cli_params_new(o->dom);
     if (o->weight >= 0)
-        util_kv_int(g, "weight", o->weight);
+        cli_kv_int(g, "weight", o->weight);
     if (o->cap >= 0)
-        util_kv_int(g, "cap", o->cap);
-    return util_call(r->cl, r->cmd, "sched.set", g, NULL);
+        cli_kv_int(g, "cap", o->cap);
+    return cli_call_params(r->cl, r->cmd, "sched.set", g, NULL);
 }
 
 static int
@@ -442,9 +419,9 @@ credit_run(const char *cmd, const char *sched, int argc, char **argv)
         return status;
     if (!(r.cl = cli_connect(cmd)))
         return 1;
-    if (cli_opts.json && !(r.json = yajl_gen_alloc(NULL)))
-        status = cli_fail(cmd, "out of memory");
-    else if (o.s)
+    if (cli_opts.json)
+        r.json = cli_json_gen(true);
+    if (o.s)
         status = pool_params(&r, o.pool ? o.pool : "0", o.tslice, o.ratelimit);
     else if (!o.dom)
         status = list_all(&r, o.pool);
@@ -559,13 +536,13 @@ static void
 rtds_gen_item(yajl_gen g, const struct rtds_opts *o, long long vcpu, size_t i)
 {
     yajl_gen_map_open(g);
-    util_kv_int(g, "vcpu", vcpu);
+    cli_kv_int(g, "vcpu", vcpu);
     if (o->np)
-        util_kv_int(g, "period_us", o->period[i]);
+        cli_kv_int(g, "period_us", o->period[i]);
     if (o->nb)
-        util_kv_int(g, "budget_us", o->budget[i]);
+        cli_kv_int(g, "budget_us", o->budget[i]);
     if (o->ne)
-        util_kv_bool(g, "extratime", o->extra[i]);
+        cli_kv_bool(g, "extratime", o->extra[i]);
     yajl_gen_map_close(g);
 }
 
@@ -580,20 +557,16 @@ rtds_set(struct sched_run *r, const struct rtds_opts *o)
     if ((status = sched_get(r, "domain", o->dom, &p)))
         return status;
     vs = cli_get(p, "vcpus");
-    g = util_params_new();
-    util_kv_domain(g, o->dom);
-    if (g) {
-        yajl_gen_string(g, (const unsigned char *)"vcpus", 5);
-        yajl_gen_array_open(g);
-        for (i = 0; o->all && YAJL_IS_ARRAY(vs) && i < vs->u.array.len; i++)
-            rtds_gen_item(g, o, cli_get_int(vs->u.array.values[i], "vcpu", 0),
-                          0);
-        for (i = 0; i < o->nv; i++)
-            rtds_gen_item(g, o, o->vcpus[i], i);
-        yajl_gen_array_close(g);
-    }
+    g = cli_params_new(o->dom);
+    cli_gen_str(g, "vcpus");
+    yajl_gen_array_open(g);
+    for (i = 0; o->all && YAJL_IS_ARRAY(vs) && i < vs->u.array.len; i++)
+        rtds_gen_item(g, o, cli_get_int(vs->u.array.values[i], "vcpu", 0), 0);
+    for (i = 0; i < o->nv; i++)
+        rtds_gen_item(g, o, o->vcpus[i], i);
+    yajl_gen_array_close(g);
     yajl_tree_free(p);
-    return util_call(r->cl, r->cmd, "sched.set", g, NULL);
+    return cli_call_params(r->cl, r->cmd, "sched.set", g, NULL);
 }
 
 int
@@ -611,10 +584,10 @@ cmd_sched_rtds(struct keel_ctx *ctx, int argc, char **argv)
     r.vcpu_table = o->all || o->nv;
     r.vcpus = o->nv ? o->vcpus : NULL;
     r.n_vcpus = o->nv;
+    if (cli_opts.json)
+        r.json = cli_json_gen(true);
     if (!(r.cl = cli_connect(RTDS)))
         status = 1;
-    else if (cli_opts.json && !(r.json = yajl_gen_alloc(NULL)))
-        status = cli_fail(RTDS, "out of memory");
     else if (!o->dom)
         status = list_all(&r, o->pool);
     else if (!o->np && !o->nb && !o->ne)

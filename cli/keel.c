@@ -17,6 +17,7 @@
 #include "client.h"
 
 static const struct cli_command commands[] = {
+    /* cmd-domain.c */
     {"create", cmd_create, "[-p] [-q] FILE [KEY=VALUE...]",
      "create a domain from an xl.cfg (or .json, .xml) file"},
     {"destroy", cmd_destroy, "DOMAIN", "stop a domain at once"},
@@ -41,19 +42,26 @@ static const struct cli_command commands[] = {
     {"vcpu-list", cmd_vcpu_list, "[DOMAIN...]", "list domains' vCPUs"},
     {"vcpu-pin", cmd_vcpu_pin, "DOMAIN VCPU|all HARD|- [SOFT|-]",
      "set vCPU affinity"},
-    {"config-convert", cmd_config_convert,
-     "[-d] [--from xl|json|xml] --to xl|json|xml [FILE|-] [KEY=VALUE...]",
-     "convert a domain configuration between xl.cfg, JSON and XML"},
-    {"stream-verify", cmd_stream_verify,
-     "[--format auto|xl|libxl|libxc] [-v] FILE|-",
-     "check a save file or migration stream, byte for byte"},
+    /* cmd-jobs.c */
+    {"save", cmd_save, "[-c|-p] DOMAIN FILE",
+     "save a domain to a file (then destroy it, unless -c or -p)"},
+    {"restore", cmd_restore, "[-p] FILE", "restore a domain from a file"},
+    {"define", cmd_define, "FILE [KEY=VALUE...]",
+     "keep a domain's configuration in keeld, to start later"},
+    {"undefine", cmd_undefine, "DOMAIN", "forget a defined domain"},
+    {"start", cmd_start, "[-p] DOMAIN", "start a defined domain"},
+    {"autostart", cmd_autostart, "DOMAIN on|off",
+     "start a defined domain when keeld starts, or not"},
+    {"events", cmd_events, "",
+     "print domain lifecycle events as they happen, until Ctrl-C"},
+    {"job-list", cmd_job_list, "", "list save, restore and migration jobs"},
+    {"job-cancel", cmd_job_cancel, "JOB", "cancel a running job"},
     /* cmd-pool.c */
     {"cpupool-create", cmd_cpupool_create, "[-f FILE] [FILE] [VAR=VALUE...]",
      "create a CPU pool from an xlcpupool.cfg file"},
     {"cpupool-list", cmd_cpupool_list, "[-c] [POOL]", "list CPU pools"},
     {"cpupool-destroy", cmd_cpupool_destroy, "POOL", "destroy a CPU pool"},
-    {"cpupool-rename", cmd_cpupool_rename, "POOL NEWNAME",
-     "rename a CPU pool"},
+    {"cpupool-rename", cmd_cpupool_rename, "POOL NEWNAME", "rename a CPU pool"},
     {"cpupool-cpu-add", cmd_cpupool_cpu_add, "POOL CPUS|node:N",
      "add CPUs to a CPU pool"},
     {"cpupool-cpu-remove", cmd_cpupool_cpu_remove, "POOL CPUS|node:N",
@@ -74,20 +82,13 @@ static const struct cli_command commands[] = {
      "[-d DOMAIN [-v VCPUID|all [-p PERIOD] [-b BUDGET] [-e 0|1]]...] "
      "[-c POOL]",
      "show or set RTDS scheduler parameters"},
-    /* cmd-jobs.c */
-    {"save", cmd_save, "[-c|-p] DOMAIN FILE",
-     "save a domain to a file (then destroy it, unless -c or -p)"},
-    {"restore", cmd_restore, "[-p] FILE", "restore a domain from a file"},
-    {"define", cmd_define, "FILE [KEY=VALUE...]",
-     "keep a domain's configuration in keeld, to start later"},
-    {"undefine", cmd_undefine, "DOMAIN", "forget a defined domain"},
-    {"start", cmd_start, "[-p] DOMAIN", "start a defined domain"},
-    {"autostart", cmd_autostart, "DOMAIN on|off",
-     "start a defined domain when keeld starts, or not"},
-    {"events", cmd_events, "",
-     "print domain lifecycle events as they happen, until Ctrl-C"},
-    {"job-list", cmd_job_list, "", "list save, restore and migration jobs"},
-    {"job-cancel", cmd_job_cancel, "JOB", "cancel a running job"},
+    /* cmd-config.c, cmd-stream.c */
+    {"config-convert", cmd_config_convert,
+     "[-d] [--from xl|json|xml] --to xl|json|xml [FILE|-] [KEY=VALUE...]",
+     "convert a domain configuration between xl.cfg, JSON and XML"},
+    {"stream-verify", cmd_stream_verify,
+     "[--format auto|xl|libxl|libxc] [-v] FILE|-",
+     "check a save file or migration stream, byte for byte"},
 };
 
 static const struct cli_command *
@@ -143,8 +144,9 @@ int
 cli_usage(const char *cmd)
 {
     const struct cli_command *c = find(cmd);
+    const char *usage = c ? c->usage : "";
 
-    fprintf(stderr, "usage: keel %s %s\n", cmd, c ? c->usage : "");
+    fprintf(stderr, "usage: keel %s%s%s\n", cmd, *usage ? " " : "", usage);
     return 2;
 }
 

@@ -80,8 +80,8 @@ cli_get_bool(yajl_val obj, const char *name, bool dflt)
 
 /* --- JSON --- */
 
-static void
-gen_str(yajl_gen g, const char *s)
+void
+cli_gen_str(yajl_gen g, const char *s)
 {
     yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
@@ -94,13 +94,13 @@ cli_gen_value(yajl_gen g, yajl_val v)
     size_t i;
 
     if (YAJL_IS_STRING(v))
-        gen_str(g, v->u.string);
+        cli_gen_str(g, v->u.string);
     else if (YAJL_IS_NUMBER(v))
         yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
     else if (YAJL_IS_OBJECT(v)) {
         yajl_gen_map_open(g);
         for (i = 0; i < v->u.object.len; i++) {
-            gen_str(g, v->u.object.keys[i]);
+            cli_gen_str(g, v->u.object.keys[i]);
             cli_gen_value(g, v->u.object.values[i]);
         }
         yajl_gen_map_close(g);
@@ -116,7 +116,7 @@ cli_gen_value(yajl_gen g, yajl_val v)
 }
 
 yajl_gen
-cli_json_gen(void)
+cli_json_gen(bool pretty)
 {
     yajl_gen g = yajl_gen_alloc(NULL);
 
@@ -124,38 +124,70 @@ cli_json_gen(void)
         fprintf(stderr, "keel: out of memory\n");
         exit(1);
     }
-    yajl_gen_config(g, yajl_gen_beautify, 1);
-    yajl_gen_config(g, yajl_gen_indent_string, "    ");
+    if (pretty) {
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        yajl_gen_config(g, yajl_gen_indent_string, "    ");
+    }
     return g;
 }
 
+/* The length of an empty {} or [] at p as yajl's beautifier spreads it,
+ * "{\n\n    }", or 0. A raw newline is never inside a JSON string, so
+ * one right after the bracket means the bracket is no string's. */
+static size_t
+spread_empty(const unsigned char *p, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 3 || (p[0] != '{' && p[0] != '[') || p[1] != '\n')
+        return 0;
+    while (i < n && (p[i] == '\n' || p[i] == ' '))
+        i++;
+    return i < n && p[i] == (p[0] == '{' ? '}' : ']') ? i + 1 : 0;
+}
+
+/* Empty objects and arrays are written "{}" and "[]", as xl shows them. */
 void
 cli_print_gen(yajl_gen g)
 {
     const unsigned char *buf;
-    size_t len;
+    size_t len, i, n, start = 0;
 
     if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
         return;
     while (len > 0 && buf[len - 1] == '\n')
         len--;
-    /* yajl's beautifier spreads an empty [] or {} over three lines */
-    if (len >= 2 && strspn((const char *)buf + 1, " \n") == len - 2) {
-        printf("%c%c\n", buf[0], buf[len - 1]);
-        return;
+    for (i = 0; i < len; i++) {
+        if (!(n = spread_empty(buf + i, len - i)))
+            continue;
+        fwrite(buf + start, 1, i + 1 - start, stdout);
+        putchar(buf[i + n - 1]);
+        i += n - 1;
+        start = i + 1;
     }
-    fwrite(buf, 1, len, stdout);
+    fwrite(buf + start, 1, len - start, stdout);
     putchar('\n');
 }
 
 void
 cli_print_json(yajl_val v)
 {
-    yajl_gen g = cli_json_gen();
+    yajl_gen g = cli_json_gen(true);
 
     cli_gen_value(g, v);
     cli_print_gen(g);
     yajl_gen_free(g);
+}
+
+void
+cli_print_json_line(yajl_val v)
+{
+    yajl_gen g = cli_json_gen(false);
+
+    cli_gen_value(g, v);
+    cli_print_gen(g);
+    yajl_gen_free(g);
+    fflush(stdout);
 }
 
 /* --- xl list --- */
