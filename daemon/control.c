@@ -91,7 +91,7 @@ update_reading(struct kd_conn *c)
     struct keeld *kd = c->kd;
     bool full = c->queued > kd->opts.max_queued || c->refs > MAX_INFLIGHT;
 
-    if (c->closing || c->flush_close)
+    if (c->closing || c->flush_close || c->draining)
         return;
     if (full && !c->paused) {
         uv_read_stop((uv_stream_t *)&c->pipe);
@@ -144,6 +144,13 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct kd_conn *c = s->data;
 
+    if (n == UV_EOF) {
+        /* A client that half-closes (nc -N, socat) still gets the replies
+         * of what it sent: close once they are written. */
+        free(buf->base);
+        kd_conn_drain_loop(c);
+        return;
+    }
     if (n < 0) {
         free(buf->base);
         kd_conn_close_loop(c);
@@ -168,6 +175,11 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         memcpy(c->in + c->in_len, buf->base, (size_t)n);
         c->in_len += (size_t)n;
         take_lines(c);
+        if (c->in_len == 0 && c->in_cap > READ_CHUNK) {
+            free(c->in); /* a big line is not kept for the connection's life */
+            c->in = NULL;
+            c->in_cap = 0;
+        }
         update_reading(c);
     }
     free(buf->base);
@@ -242,11 +254,36 @@ conn_free(struct kd_conn *c)
     free(c);
 }
 
+/* The last reference frees c. Otherwise a call or a write has ended:
+ * a draining connection with nothing left closes, and a paused one may
+ * read again (a connection paused for its calls in flight is resumed by
+ * their end, even when they write nothing, as notifications do). */
 void
 kd_conn_unref_loop(struct kd_conn *c)
 {
-    if (--c->refs == 0)
+    if (--c->refs == 0) {
         conn_free(c);
+        return;
+    }
+    if (c->closing)
+        return;
+    if (c->draining && c->refs == 1)
+        kd_conn_close_loop(c);
+    else
+        update_reading(c);
+}
+
+void
+kd_conn_drain_loop(struct kd_conn *c)
+{
+    if (c->closing || c->draining)
+        return;
+    c->draining = true;
+    if (!c->paused)
+        uv_read_stop((uv_stream_t *)&c->pipe);
+    c->paused = true;
+    if (c->refs == 1)
+        kd_conn_close_loop(c);
 }
 
 static void
@@ -383,14 +420,19 @@ post(struct keeld *kd, uint64_t conn_id, const char *method,
                               method, params_json);
     m->conn_id = conn_id;
     pthread_mutex_lock(&mail_lock);
+    if (!mail_ready) { /* keeld is stopping: nobody to deliver to */
+        pthread_mutex_unlock(&mail_lock);
+        free(m->line);
+        free(m);
+        return;
+    }
     if (mail_tail)
         mail_tail->next = m;
     else
         mail_head = m;
     mail_tail = m;
+    uv_async_send(&mail_async);
     pthread_mutex_unlock(&mail_lock);
-    if (mail_ready)
-        uv_async_send(&mail_async);
     (void)kd;
 }
 
@@ -419,6 +461,24 @@ conn_by_id(struct keeld *kd, uint64_t id)
     return NULL;
 }
 
+/* A notification to c, unless c does not read what it is sent: past
+ * --max-queued, notifications are dropped (and counted in the log), so
+ * a subscriber that never reads cannot make keeld hold events for ever. */
+static void
+notify(struct kd_conn *c, const struct mail *m)
+{
+    if (c->flush_close || c->closing)
+        return;
+    if (c->queued > c->kd->opts.max_queued) {
+        if (c->dropped++ == 0)
+            log_warnx("conn %" PRIu64 " does not read: dropping its "
+                      "notifications",
+                      c->id);
+        return;
+    }
+    kd_conn_send_loop(c, m->line, m->len);
+}
+
 static void
 on_mail(uv_async_t *a)
 {
@@ -435,13 +495,13 @@ on_mail(uv_async_t *a)
             struct kd_conn *c = conn_by_id(kd, m->conn_id);
 
             if (c)
-                kd_conn_send_loop(c, m->line, m->len);
+                notify(c, m);
         } else {
             struct kd_conn *c;
 
             for (c = kd->conns; c; c = c->next)
                 if (c->subscribed)
-                    kd_conn_send_loop(c, m->line, m->len);
+                    notify(c, m);
         }
         free(m->line);
         free(m);
@@ -521,7 +581,9 @@ kd_control_start_loop(struct keeld *kd)
 
     uv_async_init(kd->loop, &mail_async, on_mail);
     mail_async.data = kd;
+    pthread_mutex_lock(&mail_lock);
     mail_ready = true;
+    pthread_mutex_unlock(&mail_lock);
     uv_pipe_init(kd->loop, &kd->rw_sock, 0);
     uv_pipe_init(kd->loop, &kd->ro_sock, 0);
     kd->rw_sock.data = kd->ro_sock.data = kd;
@@ -552,6 +614,7 @@ void
 kd_control_stop_loop(struct keeld *kd)
 {
     struct kd_conn *c, *next;
+    struct mail *next_mail;
 
     if (!kd->control_up)
         return;
@@ -560,10 +623,20 @@ kd_control_stop_loop(struct keeld *kd)
         uv_close((uv_handle_t *)&kd->rw_sock, NULL);
     if (!uv_is_closing((uv_handle_t *)&kd->ro_sock))
         uv_close((uv_handle_t *)&kd->ro_sock, NULL);
+    /* Calls in flight still answer: each connection closes once its
+     * replies are written. */
     for (c = kd->conns; c; c = next) {
         next = c->next;
-        kd_conn_close_loop(c);
+        kd_conn_drain_loop(c);
     }
+    pthread_mutex_lock(&mail_lock);
     mail_ready = false;
+    for (; mail_head; mail_head = next_mail) {
+        next_mail = mail_head->next;
+        free(mail_head->line);
+        free(mail_head);
+    }
+    mail_tail = NULL;
+    pthread_mutex_unlock(&mail_lock);
     uv_close((uv_handle_t *)&mail_async, NULL);
 }

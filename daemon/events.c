@@ -152,6 +152,7 @@ pump(uv_work_t *req)
 }
 
 static void start_pump(struct keeld *kd);
+static void on_host_fd(uv_poll_t *p, int status, int events);
 
 static void
 pumped(uv_work_t *req, int status)
@@ -178,6 +179,8 @@ pumped(uv_work_t *req, int status)
                    ev->uuid, ev->name, reason);
     }
     e->pumping = false;
+    if (e->polling)
+        uv_poll_start(&e->poll, UV_READABLE, on_host_fd);
     if (e->again && !kd->stopping) {
         e->again = false;
         start_pump(kd);
@@ -195,8 +198,15 @@ start_pump(struct keeld *kd)
     }
     e->pumping = true;
     e->work.data = kd;
-    if (uv_queue_work(kd->loop, &e->work, pump, pumped) != 0)
+    /* The fd stays readable until the pump has read what woke it: no
+     * polling meanwhile, or every loop pass would wake for it. */
+    if (e->polling)
+        uv_poll_stop(&e->poll);
+    if (uv_queue_work(kd->loop, &e->work, pump, pumped) != 0) {
         e->pumping = false;
+        if (e->polling)
+            uv_poll_start(&e->poll, UV_READABLE, on_host_fd);
+    }
 }
 
 static void

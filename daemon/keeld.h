@@ -137,10 +137,13 @@ struct kd_conn {
     size_t queued; /* bytes written but not yet on the socket */
     bool paused;   /* reading stopped: queued over the limit */
     bool closing;
-    bool flush_close; /* close once the queue is written */
-    bool quiet;       /* rpc.c: handling a notification: no error replies */
-    bool subscribed;  /* events.subscribe */
-    unsigned refs;    /* the connection's struct is freed at 0 */
+    bool flush_close;      /* close once the queue is written */
+    bool draining;         /* end of input or keeld stopping: no more reading;
+                              closed once its calls answered and writes went */
+    unsigned long dropped; /* notifications dropped: it did not read */
+    bool quiet;      /* rpc.c: handling a notification: no error replies */
+    bool subscribed; /* events.subscribe */
+    unsigned refs;   /* the connection's struct is freed at 0 */
     struct kd_conn *next, *prev;
 };
 
@@ -156,6 +159,9 @@ void kd_conn_send_loop(struct kd_conn *c, const char *json, size_t len);
 void kd_conn_send_gen_loop(struct kd_conn *c, yajl_gen g);
 void kd_conn_ref_loop(struct kd_conn *c);
 void kd_conn_unref_loop(struct kd_conn *c);
+/* Stops reading c and closes it once its calls have answered and what
+ * is queued is written (a client's end of input; keeld stopping). */
+void kd_conn_drain_loop(struct kd_conn *c);
 /* Closes c (after what is queued is written). */
 void kd_conn_close_loop(struct kd_conn *c);
 /* Takes c's socket away from the loop: stops reading it, dup()s its fd

@@ -189,6 +189,9 @@ make_key(struct keeld *kd, struct kd_call *call)
  * scanned first for its depth, for NUL, and for the top-level "id" (to
  * answer with it even when the rest cannot be parsed). */
 struct scan {
+    bool comment; /* a '/' outside a string: yajl's tree parser takes
+                     comments, which JSON has not, and they would hide
+                     text from this scan */
     bool too_deep;
     bool nul;        /* \u0000 somewhere */
     bool method_nul; /* ... in the top-level "method" */
@@ -230,6 +233,9 @@ scan_text(const char *p, size_t len, struct scan *sc)
             continue;
         }
         switch (ch) {
+        case '/':
+            sc->comment = true;
+            return;
         case '"':
             in_string = true;
             str_nul = false;
@@ -309,6 +315,10 @@ kd_rpc_line_loop(struct kd_conn *c, const char *line, size_t len)
     if (len == 0)
         return; /* blank lines are allowed between requests */
     scan_text(line, len, &sc);
+    if (sc.comment) {
+        fail_loop(c, NULL, KD_EPARSE, "parse error: comments are not JSON");
+        return;
+    }
     if (sc.too_deep) {
         fail_loop(c, scanned_id(&sc), KD_EREQUEST,
                   "nested deeper than %d levels", MAX_DEPTH);

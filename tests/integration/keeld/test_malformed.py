@@ -354,3 +354,85 @@ def test_default_message_limit():
         rep = reply_to(c, "5mib", what="a 5 MiB line over the default 4 MiB limit")
         eq(rep.get("error", {}).get("code"), kd.EREQUEST, "code for a 5 MiB line")
         check(c.wait_eof(10), "keeld did not close a connection after a 5 MiB line")
+
+
+def _raw(k):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(k.sock)
+    return s
+
+
+def _lines(s, n):
+    buf = b""
+    while buf.count(b"\n") < n:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return [json.loads(x) for x in buf.split(b"\n") if x]
+
+
+def test_comments_are_not_json():
+    # yajl's tree parser takes comments, which hid a deep nesting (and a
+    # NUL in the method) from keeld's scan: a 1M-deep array between
+    # comments once crashed keeld from the read-only socket.
+    with kd.Keeld() as k:
+        s = _raw(k)
+        deep = "[" * 100 + "]" * 100
+        s.sendall(('{"jsonrpc":"2.0","id":1,"method":"version","params":'
+                   '{"x": /* " */ %s /* " */ }}\n' % deep).encode())
+        s.sendall(b'{"jsonrpc":"2.0","id":2,"method":"version"}\n')
+        rep = _lines(s, 2)
+        eq(rep[0]["error"]["code"], -32700, "a request with comments")
+        check("comment" in rep[0]["error"]["message"], rep[0]["error"]["message"])
+        eq(rep[1].get("result", {}).get("api"), 1, "the connection after it")
+        s.close()
+
+
+def test_notifications_in_flight_do_not_freeze():
+    # Reading pauses while a connection has many calls in flight; calls
+    # that answer nothing (notifications) once never resumed it.
+    with kd.Keeld() as k:
+        s = _raw(k)
+        note = b'{"jsonrpc":"2.0","method":"domain.pause","params":{"domain":"nosuch"}}\n'
+        s.sendall(note * 300)
+        s.sendall(b'{"jsonrpc":"2.0","id":7,"method":"version"}\n')
+        rep = _lines(s, 1)
+        eq(rep and rep[0].get("id"), 7, "the request after 300 notifications")
+        s.close()
+
+
+def test_half_close_still_answered():
+    # A client that shuts its writing side (nc -N, socat) still gets its
+    # replies; keeld closes once they are written.
+    with kd.Keeld() as k:
+        s = _raw(k)
+        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"domain.create","params":'
+                  b'{"config_text":"name=\\"hc\\"\\nmemory=16\\n"}}\n')
+        s.shutdown(socket.SHUT_WR)
+        rep = _lines(s, 1)
+        eq(rep and rep[0].get("id"), 1, "the reply after a half-close")
+        check("result" in rep[0], json.dumps(rep[0]))
+        check(s.recv(1) == b"", "keeld closes after the reply")
+        s.close()
+
+
+def test_sigterm_answers_calls_in_flight():
+    # SIGTERM lets the calls in flight finish: their replies reach the
+    # client before keeld closes (they were once dropped with the
+    # connection).
+    import signal
+    with kd.Keeld() as k:
+        c = k.connect()
+        c.call("domain.create", {"config_text": kd.xl("st")})
+        c.call("sim.guest_set", {"domain": "st", "ignore_shutdown": True})
+        s = _raw(k)
+        s.sendall(b'{"jsonrpc":"2.0","id":9,"method":"domain.shutdown","params":'
+                  b'{"domain":"st","wait":true,"timeout_ms":1500}}\n')
+        time.sleep(0.3)
+        k.proc.send_signal(signal.SIGTERM)
+        rep = _lines(s, 1)
+        eq(rep and rep[0].get("id"), 9, "the reply of a call in flight at SIGTERM")
+        s.close()
+        c.close()
