@@ -193,8 +193,19 @@ load_one(struct keel_host *host, const char *name)
 
     if (sscanf(name, "domain-%u-%36[0-9a-f-].json%n", &domid, ustr, &end) !=
             2 ||
-        name[end] || domid == 0 || domid >= KEEL_DOMID_FIRST_RESERVED)
+        domid == 0 || domid >= KEEL_DOMID_FIRST_RESERVED)
         return 0; /* not ours */
+    if (!strcmp(name + end, ".tmp")) {
+        /* A write cut short by a crash: the file beside it, if any, is
+         * the whole previous version. */
+        file = keel__sprintf(host->ctx, "%s/%s", host->dir, name);
+        if (file)
+            unlink(file);
+        free(file);
+        return 0;
+    }
+    if (name[end])
+        return 0;
     file = keel__sprintf(host->ctx, "%s/%s", host->dir, name);
     d = keel__dom_new();
     if (!file || !d) {
@@ -336,6 +347,35 @@ adopt_orphans(struct keel_host *host)
     return rc;
 }
 
+/* Creating marks of domains that do not exist: a process killed after
+ * writing the mark and before the hypervisor's create. Harmless, but
+ * they would otherwise stay for ever. */
+static void
+clean_marks(struct keel_host *host)
+{
+    bool had = keel__error_isset(host->ctx);
+    char **names = NULL, path[64], *val;
+    uint8_t uuid[16];
+    size_t n = 0, i, len;
+
+    if (keel_hv_store_list(host->hv, "/vm", &names, &n) == 0) {
+        for (i = 0; i < n; i++) {
+            if (keel_uuid_parse(names[i], uuid) ||
+                keel__dom_by_uuid(host, uuid))
+                continue;
+            snprintf(path, sizeof(path), "/vm/%s/creating", names[i]);
+            val = NULL;
+            if (keel_hv_store_read(host->hv, path, &val, &len) == 0) {
+                keel_info(host->ctx, "%s: no such domain: removing", path);
+                (void)keel_hv_store_remove(host->hv, path);
+            }
+            free(val);
+        }
+        free(names); /* one allocation */
+    }
+    keel__error_unrecord(host->ctx, had);
+}
+
 /* keel_host_event_fd: an epoll set of the backend's event fd and an
  * eventfd that is non-zero while libkeel's own queue holds events (those
  * that calls queue: created, paused, ...). */
@@ -410,6 +450,8 @@ keel_host_open(struct keel_ctx *ctx, struct keel_hv *hv, const char *state_dir,
         rc = load_records(host);
     if (rc == 0)
         rc = adopt_orphans(host);
+    if (rc == 0)
+        clean_marks(host);
 out:
     if (rc)
         keel_host_close(host);

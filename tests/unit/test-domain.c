@@ -962,6 +962,31 @@ START_TEST(half_done_create_finished_or_undone)
     keel_ctx_clear_error(th_ctx());
     th_assert_err(keel_domain_info(e.host, orphan, &info), KEEL_ENODOMAIN,
                   NULL);
+    /* a mark whose domain never came to be (killed before the
+     * hypervisor's create) and a record write cut short go at the next
+     * open */
+    OK(keel_hv_store_write_str(
+        e.hv, "/vm/0e5ae0c0-5a1e-4b1e-9e1e-000000000001/creating", "run"));
+    {
+        char tmp[512];
+        FILE *f;
+
+        snprintf(tmp, sizeof(tmp), "%s/domain-7-%s.json.tmp", th_path("state"),
+                 "0e5ae0c0-5a1e-4b1e-9e1e-000000000001");
+        f = fopen(tmp, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("{\"c_info\": {", f); /* half a record */
+        fclose(f);
+        th_host_close(e.host);
+        e.host = th_host_open(e.hv, NULL);
+        ck_assert_int_ne(access(tmp, F_OK), 0);
+    }
+    ck_assert_int_eq(
+        keel_hv_store_read(e.hv,
+                           "/vm/0e5ae0c0-5a1e-4b1e-9e1e-000000000001/creating",
+                           &val, &len),
+        KEEL_ENOENT);
+    keel_ctx_clear_error(th_ctx());
     /* a whole create leaves no mark */
     keel_uuid_format(info_of(&e, whole).uuid, u);
     snprintf(path, sizeof(path), "/vm/%s/creating", u);
