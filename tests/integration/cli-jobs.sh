@@ -11,106 +11,15 @@ set -eu
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
 top_builddir=$(cd "$top_builddir" && pwd) # save and restore run elsewhere
-keel="$top_builddir/cli/keel"
-keeld="$top_builddir/daemon/keeld"
-fixtures="$top_srcdir/tests/data/cli"
+. "$top_srcdir/tests/integration/cli/lib.sh"
 if [ ! -x "$keeld" ]; then
     echo "SKIP: no $keeld"
     exit 77
 fi
-dir=$(mktemp -d "${TMPDIR:-/tmp}/keel-cli-jobs-XXXXXX")
-sock="$dir/run/keeld.sock"
-keeld_pid=
-bg_pid=
 
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$dir/keeld.log" ] && tail -n 40 "$dir/keeld.log" | sed 's/^/keeld: /' >&2
-    exit 1
-}
-
-start_keeld() {
-    mkdir -p "$dir/state" "$dir/run"
-    "$keeld" --backend sim --state-dir "$dir/state" --run-dir "$dir/run" \
-        --sim-dir "$dir/sim" --sim-host cpus=8,nodes=2,memory=16G \
-        --foreground </dev/null >"$dir/keeld.log" 2>&1 &
-    keeld_pid=$!
-    i=0
-    until [ -S "$sock" ]; do
-        kill -0 "$keeld_pid" 2>/dev/null || fail "keeld exited while starting"
-        i=$((i + 1))
-        [ $i -lt 300 ] || fail "keeld did not open its socket in 30 s"
-        sleep 0.1
-    done
-}
-
-stop_keeld() {
-    if [ -n "$keeld_pid" ]; then
-        kill "$keeld_pid" 2>/dev/null || :
-        wait "$keeld_pid" 2>/dev/null || :
-        keeld_pid=
-    fi
-    if grep -qE 'Sanitizer|runtime error:' "$dir/keeld.log" 2>/dev/null; then
-        fail "keeld reported a sanitizer error"
-    fi
-}
-
-cleanup() {
-    [ -z "$bg_pid" ] || kill "$bg_pid" 2>/dev/null || :
-    stop_keeld
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# k ARGS...: keel against our keeld; stdout in $dir/out, stderr in
-# $dir/err, exit status in $st.
-k() {
-    set +e
-    "$keel" -c "$sock" "$@" >"$dir/out" 2>"$dir/err"
-    st=$?
-    set -e
-    if grep -qE 'Sanitizer|runtime error:' "$dir/err"; then
-        fail "keel $*: sanitizer error: $(cat "$dir/err")"
-    fi
-}
-
-# ok ARGS...: keel must succeed with nothing on stderr.
-ok() {
-    k "$@"
-    [ "$st" -eq 0 ] || fail "keel $* exited with $st: $(cat "$dir/err")"
-    [ ! -s "$dir/err" ] || fail "keel $* wrote on stderr: $(cat "$dir/err")"
-}
-
-# refused STATUS PATTERN ARGS...: keel must exit with STATUS, write
-# nothing on stdout and one line on stderr matching PATTERN (grep -E);
-# a usage mistake (2) may add getopt's line to the usage line.
-refused() {
-    want=$1 pattern=$2
-    shift 2
-    k "$@"
-    [ "$st" -eq "$want" ] ||
-        fail "keel $* exited with $st, not $want: $(cat "$dir/err")"
-    lines=$(wc -l <"$dir/err")
-    [ "$lines" -eq 1 ] || { [ "$want" -eq 2 ] && [ "$lines" -eq 2 ]; } ||
-        fail "keel $* did not write one line on stderr: $(cat "$dir/err")"
-    grep -qE "$pattern" "$dir/err" ||
-        fail "keel $*: stderr '$(cat "$dir/err")' does not match '$pattern'"
-    [ ! -s "$dir/out" ] || fail "keel $* wrote on stdout: $(cat "$dir/out")"
-}
-
-# fixture NAME: $dir/out, with uuids and the test directory masked, must
-# equal tests/data/cli/NAME.
-fixture() {
-    sed -E -e 's/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/UUID/g' \
-        -e "s|$dir|DIR|g" "$dir/out" >"$dir/got"
-    if [ "${KEEL_TEST_REGENERATE:-}" = 1 ]; then
-        cp "$dir/got" "$fixtures/$1"
-        return
-    fi
-    cmp -s "$dir/got" "$fixtures/$1" ||
-        fail "output differs from tests/data/cli/$1:
-$(diff -u "$fixtures/$1" "$dir/got")"
+# fixture NAME: as lib.sh's, with the test directory masked too.
+fixture_dir() {
+    fixture "$1" "s|$dir|DIR|g"
 }
 
 # guest NAME MEMORY VCPUS: defines and starts a small PVH guest.
@@ -136,12 +45,12 @@ start_keeld
 # --- cpupool-* -----------------------------------------------------------------
 
 ok cpupool-list
-fixture pool-list.txt
+fixture_dir pool-list.txt
 ok cpupool-list -c
-fixture pool-list-c.txt
+fixture_dir pool-list-c.txt
 ok cpupool-cpu-remove Pool-0 node:1
 ok cpupool-create name=\"cp\" sched=\"credit\" 'cpus=["6","7"]'
-fixture pool-create.txt
+fixture_dir pool-create.txt
 cat >"$dir/rt.cfg" <<'CFG'
 # an RTDS pool (xlcpupool.cfg)
 name = "rt"   ; sched = 'rtds'
@@ -149,24 +58,24 @@ cpus = "5"    # one CPU
 CFG
 ok cpupool-cpu-add Pool-0 4
 ok cpupool-create "$dir/rt.cfg"
-fixture pool-create-file.txt
+fixture_dir pool-create-file.txt
 ok cpupool-list
-fixture pool-list-3.txt
+fixture_dir pool-list-3.txt
 ok cpupool-list cp
-fixture pool-list-one.txt
+fixture_dir pool-list-one.txt
 ok --json cpupool-list cp
-fixture pool-list-json.txt
-refused 1 "Pool 'nosuch' does not exist" cpupool-list nosuch
-refused 1 "" cpupool-create name=\"cp\" cpus=\"7\"
-refused 1 "missing cpupool name" cpupool-create sched=\"credit\"
+fixture_dir pool-list-json.txt
+refused_like 1 "Pool 'nosuch' does not exist" cpupool-list nosuch
+refused_like 1 "" cpupool-create name=\"cp\" cpus=\"7\"
+refused_like 1 "missing cpupool name" cpupool-create sched=\"credit\"
 printf 'name = "x"\ncpus = [ "1",\nsched = "credit"\n' >"$dir/bad.cfg"
-refused 1 "bad.cfg:3:1: expected a string, a number or a list" \
+refused_like 1 "bad.cfg:3:1: expected a string, a number or a list" \
     cpupool-create "$dir/bad.cfg"
-refused 1 "nope.cfg: No such file" cpupool-create "$dir/nope.cfg"
-refused 2 "usage: keel cpupool-destroy" cpupool-destroy
-refused 2 "usage: keel cpupool-list" cpupool-list -x
-refused 2 "usage: keel cpupool-rename" cpupool-rename cp
-refused 1 "" cpupool-destroy nosuch
+refused_like 1 "nope.cfg: No such file" cpupool-create "$dir/nope.cfg"
+refused_like 2 "usage: keel cpupool-destroy" cpupool-destroy
+refused_like 2 "usage: keel cpupool-list" cpupool-list -x
+refused_like 2 "usage: keel cpupool-rename" cpupool-rename cp
+refused_like 1 "" cpupool-destroy nosuch
 
 # --- sched-* ---------------------------------------------------------------------
 
@@ -176,52 +85,52 @@ guest c 32 2
 ok cpupool-migrate b cp
 ok cpupool-migrate c rt
 ok cpupool-rename cp credpool
-refused 1 "" cpupool-migrate nosuch credpool
+refused_like 1 "" cpupool-migrate nosuch credpool
 
 ok sched-credit
-fixture sched-credit.txt
+fixture_dir sched-credit.txt
 ok sched-credit -d b -w 512 -c 25
 ok sched-credit -d b
-fixture sched-credit-d.txt
+fixture_dir sched-credit-d.txt
 ok sched-credit -s -p credpool -t 10 -r 500
 ok sched-credit -s -p credpool
-fixture sched-credit-s.txt
-refused 1 "domain a is in a credit2 pool, not credit" sched-credit -d a
-refused 2 "not allowed with domain options" sched-credit -d b -p credpool
-refused 2 "must specify a domain" sched-credit -w 5
-refused 2 "must specify schedparam" sched-credit -t 5
-refused 2 "weight must be an integer" sched-credit -d b -w x
+fixture_dir sched-credit-s.txt
+refused_like 1 "domain a is in a credit2 pool, not credit" sched-credit -d a
+refused_like 2 "not allowed with domain options" sched-credit -d b -p credpool
+refused_like 2 "must specify a domain" sched-credit -w 5
+refused_like 2 "must specify schedparam" sched-credit -t 5
+refused_like 2 "weight must be an integer" sched-credit -d b -w x
 
 ok sched-credit2 -d a -w 128
 ok sched-credit2 -s -r 2000
 ok sched-credit2
-fixture sched-credit2.txt
+fixture_dir sched-credit2.txt
 ok sched-credit2 -s
-fixture sched-credit2-s.txt
+fixture_dir sched-credit2-s.txt
 ok --json sched-credit2 -d a
-fixture sched-credit2-json.txt
+fixture_dir sched-credit2-json.txt
 
 ok sched-rtds
-fixture sched-rtds.txt
+fixture_dir sched-rtds.txt
 ok sched-rtds -d c -v 1 -p 20000 -b 5000 -e 0
 ok sched-rtds -d c -v all -b 3000
 ok sched-rtds -d c -v all
-fixture sched-rtds-v.txt
+fixture_dir sched-rtds-v.txt
 ok sched-rtds -v all
-fixture sched-rtds-all.txt
-refused 1 "c has no vCPU 7" sched-rtds -d c -v 7
-refused 2 "must specify a vCPU" sched-rtds -d c -p 100
-refused 2 "incorrect vCPU IDs" sched-rtds -d c -v 0 -v all
-refused 2 "cpupool is not allowed" sched-rtds -c rt -d c
-refused 2 "extratime must be an integer in 0..1" sched-rtds -d c -v 0 -e 2
-refused 2 "incorrect number" sched-rtds -d c -v 0 -v 1 -p 100
+fixture_dir sched-rtds-all.txt
+refused_like 1 "c has no vCPU 7" sched-rtds -d c -v 7
+refused_like 2 "must specify a vCPU" sched-rtds -d c -p 100
+refused_like 2 "incorrect vCPU IDs" sched-rtds -d c -v 0 -v all
+refused_like 2 "cpupool is not allowed" sched-rtds -c rt -d c
+refused_like 2 "extratime must be an integer in 0..1" sched-rtds -d c -v 0 -e 2
+refused_like 2 "incorrect number" sched-rtds -d c -v 0 -v 1 -p 100
 
 # Back to one pool, then one per node.
 ok cpupool-cpu-remove credpool 7
 ok cpupool-cpu-add Pool-0 7
-refused 1 "not free" cpupool-cpu-add credpool 0
+refused_like 1 "not free" cpupool-cpu-add credpool 0
 ok cpupool-list -c
-fixture pool-list-c2.txt
+fixture_dir pool-list-c2.txt
 ok cpupool-migrate b Pool-0
 ok cpupool-migrate c Pool-0
 ok cpupool-destroy credpool
@@ -229,13 +138,13 @@ ok cpupool-destroy rt
 ok cpupool-cpu-add Pool-0 5-6
 ok cpupool-numa-split
 ok cpupool-list
-fixture pool-numa-split.txt
-refused 1 "" cpupool-numa-split
+fixture_dir pool-numa-split.txt
+refused_like 1 "" cpupool-numa-split
 ok cpupool-migrate b Pool-node0
 ok cpupool-destroy Pool-node1
 ok cpupool-create name=\"n1\" 'nodes=[1]'
 ok cpupool-list -c
-fixture pool-nodes.txt
+fixture_dir pool-nodes.txt
 
 # --- events ------------------------------------------------------------------------
 
@@ -269,7 +178,7 @@ bg_pid=
 [ "$st" -eq 0 ] || fail "keel events exited with $st at SIGINT: $(cat "$dir/events.err")"
 [ ! -s "$dir/events.err" ] || fail "keel events wrote on stderr: $(cat "$dir/events.err")"
 grep ' evt ' "$dir/events" | sed -E 's/ +[0-9]+$/ ID/' >"$dir/out"
-fixture jobs-events.txt
+fixture_dir jobs-events.txt
 
 env --default-signal=INT "$keel" -c "$sock" --json events >"$dir/events" \
     2>"$dir/events.err" &
@@ -292,21 +201,21 @@ grep -q '^{"type":"defined","domid":null,"uuid":"[0-9a-f-]*","name":"probe",' \
 
 printf 'name = "db"\ntype = "pvh"\nmemory = 32\n' >"$dir/db.cfg"
 ok define "$dir/db.cfg" memory=48
-fixture jobs-define.txt
+fixture_dir jobs-define.txt
 ok autostart db on
 ok autostart db off
-refused 2 "say on or off" autostart db maybe
+refused_like 2 "say on or off" autostart db maybe
 ok start -p db
 sed -E 's/id [0-9]+/id N/' "$dir/out" >"$dir/out2" && mv "$dir/out2" "$dir/out"
-fixture jobs-start.txt
-refused 1 "already running" start db
+fixture_dir jobs-start.txt
+refused_like 1 "already running" start db
 printf 'name = "bad"\nmemory = "x"\n' >"$dir/bad-dom.cfg"
-refused 1 "bad-dom.cfg:2:[0-9]+: memory" define "$dir/bad-dom.cfg"
-refused 1 "missing.cfg: No such file" define "$dir/missing.cfg"
-refused 2 "KEY=VALUE goes with xl.cfg files only" define "$dir/x.json" a=b
-refused 2 "usage: keel define" define
+refused_like 1 "bad-dom.cfg:2:[0-9]+: memory" define "$dir/bad-dom.cfg"
+refused_like 1 "missing.cfg: No such file" define "$dir/missing.cfg"
+refused_like 2 "KEY=VALUE goes with xl.cfg files only" define "$dir/x.json" a=b
+refused_like 2 "usage: keel define" define
 ok undefine db
-refused 1 "no defined domain 'db'" undefine db
+refused_like 1 "no defined domain 'db'" undefine db
 ok --json define "$dir/db.cfg"
 grep -q '"uuid"' "$dir/out" || fail "define --json: $(cat "$dir/out")"
 ok undefine db
@@ -332,12 +241,12 @@ guest sv 64 1
 [ ! -s "$dir/out" ] || fail "save wrote on stdout: $(cat "$dir/out")"
 plain_progress save
 [ "$(wc -c <"$dir/sv.save")" -gt 33554432 ] || fail "the save file is too small"
-refused 1 "no domain called 'sv'" sched-credit2 -d sv
+refused_like 1 "no domain called 'sv'" sched-credit2 -d sv
 (cd "$dir" && "$keel" -c "$sock" restore -p sv.save >"$dir/out" 2>"$dir/err") ||
     fail "keel restore: $(cat "$dir/err")"
 plain_progress restore
 sed -E 's/domain [0-9]+/domain N/' "$dir/out" >"$dir/out2" && mv "$dir/out2" "$dir/out"
-fixture jobs-restore.txt
+fixture_dir jobs-restore.txt
 
 ok --json save -c sv "$dir/sv2.save"
 head -n 1 "$dir/out" | grep -qE '^\{"job":[0-9]+\}$' ||
@@ -351,21 +260,21 @@ k save -p sv "$dir/sv3.save"
 [ "$st" -eq 0 ] || fail "save -p: $(cat "$dir/err")"
 ok sched-credit2 -d sv # -p: still there
 
-refused 1 "no domain called 'nosuch'" save nosuch "$dir/x.save"
-refused 1 "opening $dir/none.save: No such file" restore "$dir/none.save"
+refused_like 1 "no domain called 'nosuch'" save nosuch "$dir/x.save"
+refused_like 1 "opening $dir/none.save: No such file" restore "$dir/none.save"
 echo garbage >"$dir/garbage.save"
-refused 1 "not a migration-v2 stream" restore "$dir/garbage.save"
-refused 1 "opening /nonexistent/x.save" save sv /nonexistent/x.save
-refused 2 "usage: keel save" save sv
-refused 2 "usage: keel restore" restore -x f
+refused_like 1 "not a migration-v2 stream" restore "$dir/garbage.save"
+refused_like 1 "opening /nonexistent/x.save" save sv /nonexistent/x.save
+refused_like 2 "usage: keel save" save sv
+refused_like 2 "usage: keel restore" restore -x f
 
 ok job-list
-fixture jobs-list.txt
+fixture_dir jobs-list.txt
 ok --json job-list
 grep -q '"kind": *"restore"' "$dir/out" || fail "job-list --json: $(cat "$dir/out")"
-refused 1 "job 1 has ended" job-cancel 1
-refused 1 "no job 999" job-cancel 999
-refused 2 "JOB must be an integer" job-cancel x
+refused_like 1 "job 1 has ended" job-cancel 1
+refused_like 1 "no job 999" job-cancel 999
+refused_like 2 "JOB must be an integer" job-cancel x
 
 # Ctrl-C during a save cancels the job and removes the file.
 guest big 8192 1
@@ -392,6 +301,6 @@ grep -qE "^[0-9]+ +save +big +cancelled " "$dir/out" || fail "no cancelled job: 
 # --- no keeld --------------------------------------------------------------------------
 
 stop_keeld
-refused 1 "keeld is not running" job-list
-refused 1 "keeld is not running" cpupool-list
+refused_like 1 "keeld is not running" job-list
+refused_like 1 "keeld is not running" cpupool-list
 echo "cli-jobs: all checks passed"

@@ -1,4 +1,5 @@
-# lib.sh: what tests/integration/cli.sh uses (POSIX sh, sourced): a keeld
+# lib.sh: what tests/integration/cli.sh and cli-jobs.sh use (POSIX sh,
+# sourced): a keeld
 # of its own on a temporary directory, running keel against it, and
 # comparing output with the fixtures in tests/data/cli/.
 #
@@ -12,6 +13,7 @@ fixtures="$top_srcdir/tests/data/cli"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/keel-cli-test-XXXXXX")
 sock="$dir/run/keeld.sock"
 keeld_pid=
+bg_pid= # a background keel a test started, killed at the end
 
 fail() {
     echo "FAIL: $*" >&2
@@ -49,6 +51,7 @@ stop_keeld() {
 }
 
 cleanup() {
+    [ -z "$bg_pid" ] || kill "$bg_pid" 2>/dev/null || :
     stop_keeld
     rm -rf "$dir"
 }
@@ -86,6 +89,17 @@ refused() {
     [ "$lines" -eq 1 ] || { [ "$want" -eq 2 ] && [ "$lines" -eq 2 ]; } ||
         fail "keel $* did not write one line on stderr: $(cat "$dir/err")"
     [ ! -s "$dir/out" ] || fail "keel $* wrote on stdout: $(cat "$dir/out")"
+}
+
+# refused_like STATUS PATTERN ARGS...: as refused, and the line on
+# stderr matches PATTERN (grep -E).
+refused_like() {
+    pattern=$2
+    want=$1
+    shift 2
+    refused "$want" "$@"
+    grep -qE "$pattern" "$dir/err" ||
+        fail "keel $*: stderr '$(cat "$dir/err")' does not match '$pattern'"
 }
 
 # err_is TEXT: stderr was exactly TEXT.
