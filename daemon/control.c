@@ -14,8 +14,14 @@
  * make keeld hold at most a bounded amount for it. Over --max-clients a
  * new connection gets one error line and is closed.
  *
- * Workers reach connections only through the mailbox (kd_notify_conn):
- * a locked list and a uv_async that the loop drains.
+ * The libvirt sockets (RUN_DIR/libvirt-sock, libvirt-sock-ro, and with
+ * --libvirt-sock-dir DIR/virtxend-sock and virtxend-sock-ro) make
+ * connections of the same kind whose input is framed as libvirt packets
+ * by libvirt/conn.c instead of lines; limits, queues and back pressure
+ * are the same.
+ *
+ * Workers reach connections only through the mailbox (kd_notify_conn,
+ * kd_run_on_loop): a locked list and a uv_async that the loop drains.
  */
 #include "config.h"
 
@@ -47,6 +53,8 @@ struct mail {
     uint64_t conn_id; /* 0: every subscriber */
     char *line;
     size_t len;
+    void (*fn)(struct keeld *, void *); /* instead of a line: run this */
+    void *arg;
     struct mail *next;
 };
 
@@ -174,7 +182,10 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
         memcpy(c->in + c->in_len, buf->base, (size_t)n);
         c->in_len += (size_t)n;
-        take_lines(c);
+        if (c->lv)
+            kd_lv_input_loop(c);
+        else
+            take_lines(c);
         if (c->in_len == 0 && c->in_cap > READ_CHUNK) {
             free(c->in); /* a big line is not kept for the connection's life */
             c->in = NULL;
@@ -203,8 +214,9 @@ on_write(uv_write_t *req, int status)
     kd_conn_unref_loop(c);
 }
 
-void
-kd_conn_send_loop(struct kd_conn *c, const char *json, size_t len)
+/* Queues len bytes of data, and a newline when nl. */
+static void
+queue_write(struct kd_conn *c, const void *data, size_t len, bool nl)
 {
     struct write_req *w;
     uv_buf_t b;
@@ -214,9 +226,9 @@ kd_conn_send_loop(struct kd_conn *c, const char *json, size_t len)
     w = malloc(sizeof(*w) + len + 1);
     if (!w)
         return;
-    memcpy(w->data, json, len);
+    memcpy(w->data, data, len);
     w->data[len] = '\n';
-    w->len = len + 1;
+    w->len = len + nl;
     w->conn = c;
     b = uv_buf_init(w->data, (unsigned int)w->len);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write) != 0) {
@@ -226,6 +238,18 @@ kd_conn_send_loop(struct kd_conn *c, const char *json, size_t len)
     c->queued += w->len;
     kd_conn_ref_loop(c);
     update_reading(c);
+}
+
+void
+kd_conn_send_loop(struct kd_conn *c, const char *json, size_t len)
+{
+    queue_write(c, json, len, true);
+}
+
+void
+kd_conn_send_raw_loop(struct kd_conn *c, const void *data, size_t len)
+{
+    queue_write(c, data, len, false);
 }
 
 void
@@ -250,6 +274,7 @@ kd_conn_ref_loop(struct kd_conn *c)
 static void
 conn_free(struct kd_conn *c)
 {
+    kd_lv_conn_free(c->lv);
     free(c->in);
     free(c);
 }
@@ -353,20 +378,40 @@ peer_creds(struct kd_conn *c)
     }
 }
 
+/* Which socket a server is: read-only, libvirt. */
+static void
+server_kind(struct keeld *kd, uv_stream_t *server, bool *ro_r, bool *lv_r)
+{
+    unsigned i;
+
+    *ro_r = server == (uv_stream_t *)&kd->ro_sock;
+    *lv_r = false;
+    for (i = 0; i < kd->n_lv_socks; i++)
+        if (server == (uv_stream_t *)&kd->lv_socks[i]) {
+            *lv_r = true;
+            *ro_r = i % 2 == 1; /* each rw socket is followed by its -ro */
+        }
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
     struct keeld *kd = server->data;
-    bool ro = server == (uv_stream_t *)&kd->ro_sock;
     struct kd_conn *c;
+    bool ro, lv;
 
     if (status < 0) {
         log_warnx("accept: %s", uv_strerror(status));
         return;
     }
+    server_kind(kd, server, &ro, &lv);
     c = calloc(1, sizeof(*c));
     if (!c)
         return;
+    if (lv && !(c->lv = kd_lv_conn_new(ro))) {
+        free(c);
+        return;
+    }
     c->kd = kd;
     c->ro = ro;
     c->refs = 1;
@@ -386,18 +431,45 @@ on_connection(uv_stream_t *server, int status)
     if (kd->n_conns > kd->opts.max_clients) {
         log_warnx("conn %" PRIu64 " (uid %u, pid %d) refused: %u clients",
                   c->id, (unsigned)c->uid, (int)c->pid, kd->n_conns - 1);
-        kd_rpc_error_loop(c, NULL, KD_EBUSY, kd_err_name(KD_EBUSY),
-                          "too many clients connected: try again later");
+        if (!lv) /* a libvirt client sees the close */
+            kd_rpc_error_loop(c, NULL, KD_EBUSY, kd_err_name(KD_EBUSY),
+                              "too many clients connected: try again later");
         close_when_flushed(c);
         return;
     }
-    log_debug("conn %" PRIu64 " from uid %u pid %d on %s", c->id,
-              (unsigned)c->uid, (int)c->pid,
-              ro ? "keeld-ro.sock" : "keeld.sock");
+    log_debug("conn %" PRIu64 " from uid %u pid %d on %s%s", c->id,
+              (unsigned)c->uid, (int)c->pid, lv ? "a libvirt socket" : "keeld",
+              ro ? " (read-only)" : "");
     uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
 /* --- the mailbox: workers to connections --- */
+
+static void
+mail_free(struct mail *m)
+{
+    free(m->line);
+    free(m->arg);
+    free(m);
+}
+
+static void
+post_mail(struct mail *m)
+{
+    pthread_mutex_lock(&mail_lock);
+    if (!mail_ready) { /* keeld is stopping: nobody to deliver to */
+        pthread_mutex_unlock(&mail_lock);
+        mail_free(m);
+        return;
+    }
+    if (mail_tail)
+        mail_tail->next = m;
+    else
+        mail_head = m;
+    mail_tail = m;
+    uv_async_send(&mail_async);
+    pthread_mutex_unlock(&mail_lock);
+}
 
 static void
 post(struct keeld *kd, uint64_t conn_id, const char *method,
@@ -406,6 +478,7 @@ post(struct keeld *kd, uint64_t conn_id, const char *method,
     struct mail *m = calloc(1, sizeof(*m));
     size_t len;
 
+    (void)kd;
     if (!m)
         return;
     len = strlen(method) + strlen(params_json) + 64;
@@ -419,21 +492,22 @@ post(struct keeld *kd, uint64_t conn_id, const char *method,
                               "\"params\":%s}",
                               method, params_json);
     m->conn_id = conn_id;
-    pthread_mutex_lock(&mail_lock);
-    if (!mail_ready) { /* keeld is stopping: nobody to deliver to */
-        pthread_mutex_unlock(&mail_lock);
-        free(m->line);
-        free(m);
+    post_mail(m);
+}
+
+void
+kd_run_on_loop(struct keeld *kd, void (*fn)(struct keeld *, void *), void *arg)
+{
+    struct mail *m = calloc(1, sizeof(*m));
+
+    (void)kd;
+    if (!m) {
+        free(arg);
         return;
     }
-    if (mail_tail)
-        mail_tail->next = m;
-    else
-        mail_head = m;
-    mail_tail = m;
-    uv_async_send(&mail_async);
-    pthread_mutex_unlock(&mail_lock);
-    (void)kd;
+    m->fn = fn;
+    m->arg = arg;
+    post_mail(m);
 }
 
 void
@@ -491,7 +565,10 @@ on_mail(uv_async_t *a)
     pthread_mutex_unlock(&mail_lock);
     for (; m; m = next) {
         next = m->next;
-        if (m->conn_id) {
+        if (m->fn) {
+            m->fn(kd, m->arg);
+            m->arg = NULL; /* fn's */
+        } else if (m->conn_id) {
             struct kd_conn *c = conn_by_id(kd, m->conn_id);
 
             if (c)
@@ -503,21 +580,20 @@ on_mail(uv_async_t *a)
                 if (c->subscribed)
                     notify(c, m);
         }
-        free(m->line);
-        free(m);
+        mail_free(m);
     }
 }
 
 /* --- listening --- */
 
 static int
-listen_path(struct keeld *kd, uv_pipe_t *p, const char *name, int mode,
-            gid_t gid)
+listen_path(struct keeld *kd, uv_pipe_t *p, const char *dir, const char *name,
+            int mode, gid_t gid)
 {
     char path[4096];
     int r;
 
-    snprintf(path, sizeof(path), "%s/%s", kd->opts.run_dir, name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (strlen(path) >= 108) {
         log_err("socket path %s is too long for a UNIX socket", path);
         return -ENAMETOOLONG;
@@ -533,6 +609,48 @@ listen_path(struct keeld *kd, uv_pipe_t *p, const char *name, int mode,
         r = uv_listen((uv_stream_t *)p, 128, on_connection);
     if (r)
         log_err("listening on %s: %s", path, uv_strerror(r));
+    return r;
+}
+
+/* A libvirt socket pair in dir: NAME (mode as keeld.sock) and NAME-ro. */
+static int
+listen_lv_pair(struct keeld *kd, const char *dir, const char *name, gid_t gid)
+{
+    char ro_name[64];
+    uv_pipe_t *rw = &kd->lv_socks[kd->n_lv_socks];
+    int r;
+
+    snprintf(ro_name, sizeof(ro_name), "%s-ro", name);
+    uv_pipe_init(kd->loop, rw, 0);
+    uv_pipe_init(kd->loop, rw + 1, 0);
+    rw->data = rw[1].data = kd;
+    kd->n_lv_socks += 2; /* the handles exist: stop closes them */
+    r = listen_path(kd, rw, dir, name, kd->opts.sock_group ? 0660 : 0600, gid);
+    if (r == 0)
+        r = listen_path(kd, rw + 1, dir, ro_name, 0666, (gid_t)-1);
+    if (r == 0)
+        log_info("libvirt clients: %s/%s and %s", dir, name, ro_name);
+    return r;
+}
+
+/* libvirt-sock and libvirt-sock-ro in the run dir; virtxend-sock and
+ * virtxend-sock-ro in --libvirt-sock-dir, where a stock client given
+ * xen:///system looks first. */
+static int
+listen_libvirt(struct keeld *kd)
+{
+    gid_t gid = (gid_t)-1;
+    int r;
+
+    if (kd->opts.sock_group) {
+        struct group *gr = getgrnam(kd->opts.sock_group);
+
+        if (gr)
+            gid = gr->gr_gid;
+    }
+    r = listen_lv_pair(kd, kd->opts.run_dir, "libvirt-sock", gid);
+    if (r == 0 && kd->opts.libvirt_sock_dir)
+        r = listen_lv_pair(kd, kd->opts.libvirt_sock_dir, "virtxend-sock", gid);
     return r;
 }
 
@@ -588,7 +706,9 @@ kd_control_start_loop(struct keeld *kd)
     uv_pipe_init(kd->loop, &kd->ro_sock, 0);
     kd->rw_sock.data = kd->ro_sock.data = kd;
     kd->control_up = true; /* the handles exist: stop closes them */
-    r = activated(kd);
+    r = listen_libvirt(kd);
+    if (r == 0)
+        r = activated(kd);
     if (r)
         return r < 0 ? r : 0;
     if (kd->opts.sock_group) {
@@ -600,10 +720,11 @@ kd_control_start_loop(struct keeld *kd)
         }
         gid = gr->gr_gid;
     }
-    r = listen_path(kd, &kd->rw_sock, "keeld.sock",
+    r = listen_path(kd, &kd->rw_sock, kd->opts.run_dir, "keeld.sock",
                     kd->opts.sock_group ? 0660 : 0600, gid);
     if (r == 0)
-        r = listen_path(kd, &kd->ro_sock, "keeld-ro.sock", 0666, (gid_t)-1);
+        r = listen_path(kd, &kd->ro_sock, kd->opts.run_dir, "keeld-ro.sock",
+                        0666, (gid_t)-1);
     if (r == 0)
         log_info("listening on %s/keeld.sock and keeld-ro.sock",
                  kd->opts.run_dir);
@@ -615,6 +736,7 @@ kd_control_stop_loop(struct keeld *kd)
 {
     struct kd_conn *c, *next;
     struct mail *next_mail;
+    unsigned i;
 
     if (!kd->control_up)
         return;
@@ -623,6 +745,9 @@ kd_control_stop_loop(struct keeld *kd)
         uv_close((uv_handle_t *)&kd->rw_sock, NULL);
     if (!uv_is_closing((uv_handle_t *)&kd->ro_sock))
         uv_close((uv_handle_t *)&kd->ro_sock, NULL);
+    for (i = 0; i < kd->n_lv_socks; i++)
+        if (!uv_is_closing((uv_handle_t *)&kd->lv_socks[i]))
+            uv_close((uv_handle_t *)&kd->lv_socks[i], NULL);
     /* Calls in flight still answer: each connection closes once its
      * replies are written. */
     for (c = kd->conns; c; c = next) {
@@ -633,8 +758,7 @@ kd_control_stop_loop(struct keeld *kd)
     mail_ready = false;
     for (; mail_head; mail_head = next_mail) {
         next_mail = mail_head->next;
-        free(mail_head->line);
-        free(mail_head);
+        mail_free(mail_head);
     }
     mail_tail = NULL;
     pthread_mutex_unlock(&mail_lock);

@@ -12,6 +12,8 @@
  * reason is a crash), destroyed -> stopped, restarted and reset ->
  * rebooted; paused, renamed, saved, restored, migrated keep their names.
  * "defined" and "undefined" come from state.c through kd_events_post.
+ * Every event goes to the libvirt connections too (libvirt/conn.c maps
+ * it to a lifecycle event and detail).
  */
 #include "config.h"
 
@@ -77,6 +79,7 @@ send_event(struct keeld *kd, const char *type, uint32_t domid,
         kd_notify_subscribers(kd, "event", text);
     free(text);
     yajl_gen_free(g);
+    kd_lv_event_post(kd, type, domid, uuid, name, reason);
 }
 
 void

@@ -3,7 +3,7 @@
  * keeld [--backend sim|xen] [--state-dir DIR] [--run-dir DIR]
  *       [--sim-dir DIR] [--sim-host SPEC] [--config FILE] [--foreground]
  *       [--log-level LEVEL] [--sock-group GROUP] [--max-message BYTES]
- *       [--max-clients N] [--max-queued BYTES]
+ *       [--max-clients N] [--max-queued BYTES] [--libvirt-sock-dir DIR]
  *
  * Order of start: options (a --config file first, the command line over
  * it), daemonize unless --foreground (before the lock: a fork drops
@@ -44,7 +44,8 @@ usage(FILE *f)
             "             [--sim-dir DIR] [--sim-host SPEC] [--config FILE]\n"
             "             [--foreground] [--log-level error|warn|info|debug]\n"
             "             [--sock-group GROUP] [--max-message BYTES]\n"
-            "             [--max-clients N] [--max-queued BYTES]\n");
+            "             [--max-clients N] [--max-queued BYTES]\n"
+            "             [--libvirt-sock-dir DIR]\n");
 }
 
 static int
@@ -96,6 +97,8 @@ set_option(struct kd_opts *o, const char *name, const char *val,
         o->sim_host = strdup(val);
     else if (strcmp(name, "sock-group") == 0)
         o->sock_group = strdup(val);
+    else if (strcmp(name, "libvirt-sock-dir") == 0)
+        o->libvirt_sock_dir = strdup(val);
     else if (strcmp(name, "log-level") == 0) {
         if (parse_level(val, &o->log_level)) {
             fprintf(stderr,
@@ -212,6 +215,7 @@ parse_command_line(struct kd_opts *o, int argc, char **argv)
         {"max-message", required_argument, NULL, 0},
         {"max-clients", required_argument, NULL, 0},
         {"max-queued", required_argument, NULL, 0},
+        {"libvirt-sock-dir", required_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -304,6 +308,25 @@ lock_pidfile(const char *state_dir)
     return fd;
 }
 
+/* The libvirt sockets keeld bound (always its own, never systemd's). */
+static void
+unlink_libvirt_socks(const struct kd_opts *o)
+{
+    static const char *const names[] = {"libvirt-sock", "libvirt-sock-ro",
+                                        "virtxend-sock", "virtxend-sock-ro"};
+    char path[4096];
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        const char *dir = i < 2 ? o->run_dir : o->libvirt_sock_dir;
+
+        if (!dir)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+}
+
 static void
 on_signal(uv_signal_t *s, int signum)
 {
@@ -364,9 +387,11 @@ main(int argc, char **argv)
         snprintf(sim_dir, sizeof(sim_dir), "%s/sim", o->state_dir);
         o->sim_dir = sim_dir;
     }
-    if ((rc = mkdirs(o->state_dir, 0700)) || (rc = mkdirs(o->run_dir, 0755))) {
-        fprintf(stderr, "keeld: making %s and %s: %s\n", o->state_dir,
-                o->run_dir, strerror(-rc));
+    if ((rc = mkdirs(o->state_dir, 0700)) || (rc = mkdirs(o->run_dir, 0755)) ||
+        (o->libvirt_sock_dir && (rc = mkdirs(o->libvirt_sock_dir, 0755)))) {
+        fprintf(stderr, "keeld: making %s, %s%s%s: %s\n", o->state_dir,
+                o->run_dir, o->libvirt_sock_dir ? " and " : "",
+                o->libvirt_sock_dir ? o->libvirt_sock_dir : "", strerror(-rc));
         return 1;
     }
     if (!o->foreground && daemon(0, 0) != 0) {
@@ -423,6 +448,7 @@ out:
             snprintf(path, sizeof(path), "%s/keeld-ro.sock", o->run_dir);
             unlink(path);
         }
+        unlink_libvirt_socks(o);
         snprintf(path, sizeof(path), "%s/keeld.pid", o->state_dir);
         unlink(path);
     }

@@ -23,6 +23,8 @@
  *   jobs.c      save, restore, migrate_local as jobs with progress, and
  *               their journal (what a restart undoes or finishes)
  *   state.c     defined (persistent) domains and autostart, on disk
+ *   libvirt/    libvirt's remote protocol on its own sockets, over the
+ *               same libkeel calls and state (libvirt/lv.h)
  *
  * Threads: names ending in _loop run on the loop thread only; handlers
  * (struct kd_method.fn) run on a worker unless KD_M_LOOP. A worker never
@@ -72,10 +74,11 @@ struct kd_opts {
     const char *config;     /* FILE, or NULL */
     const char *sock_group; /* group for keeld.sock (0660), or NULL */
     bool foreground;
-    int log_level;        /* enum keel_log_level */
-    size_t max_message;   /* bytes per request line; 4 MiB */
-    unsigned max_clients; /* connections at once; 256 */
-    size_t max_queued;    /* bytes queued for one client; 16 MiB */
+    int log_level;                /* enum keel_log_level */
+    size_t max_message;           /* bytes per request line; 4 MiB */
+    unsigned max_clients;         /* connections at once; 256 */
+    size_t max_queued;            /* bytes queued for one client; 16 MiB */
+    const char *libvirt_sock_dir; /* also virtxend-sock(-ro) here, or NULL */
 };
 
 struct kd_conn;
@@ -94,6 +97,10 @@ struct keeld {
     bool control_up; /* control.c's handles exist */
     /* control.c */
     uv_pipe_t rw_sock, ro_sock;
+    /* libvirt-sock, libvirt-sock-ro, and with --libvirt-sock-dir
+     * virtxend-sock, virtxend-sock-ro */
+    uv_pipe_t lv_socks[4];
+    unsigned n_lv_socks;
     struct kd_conn *conns; /* doubly linked */
     unsigned n_conns;
     uint64_t next_conn_id;
@@ -105,6 +112,10 @@ struct keeld {
     struct kd_jobs *jobs;
     /* state.c */
     struct kd_state *state;
+    /* libvirt/conn.c (loop thread): domains whose guest shut down, whose
+     * "stopped" is not a second libvirt event */
+    uint32_t lv_stopping[16];
+    unsigned n_lv_stopping;
 };
 
 /* --- log.c --- */
@@ -143,7 +154,8 @@ struct kd_conn {
     unsigned long dropped; /* notifications dropped: it did not read */
     bool quiet;      /* rpc.c: handling a notification: no error replies */
     bool subscribed; /* events.subscribe */
-    unsigned refs;   /* the connection's struct is freed at 0 */
+    struct kd_lv_conn *lv; /* a libvirt connection (libvirt/lv.h), or NULL */
+    unsigned refs;         /* the connection's struct is freed at 0 */
     struct kd_conn *next, *prev;
 };
 
@@ -155,6 +167,8 @@ void kd_control_stop_loop(struct keeld *kd);
 /* Queues one line (json, without its newline) to c; a closing connection
  * drops it. Copies json. */
 void kd_conn_send_loop(struct kd_conn *c, const char *json, size_t len);
+/* Queues len bytes to c as they are (a libvirt packet). Copies data. */
+void kd_conn_send_raw_loop(struct kd_conn *c, const void *data, size_t len);
 /* Sends the generator's text as one line, then clears it. */
 void kd_conn_send_gen_loop(struct kd_conn *c, yajl_gen g);
 void kd_conn_ref_loop(struct kd_conn *c);
@@ -175,6 +189,11 @@ void kd_notify_conn(struct keeld *kd, uint64_t conn_id, const char *method,
 /* The same to every connection subscribed to events. */
 void kd_notify_subscribers(struct keeld *kd, const char *method,
                            const char *params_json);
+/* From any thread: runs fn(kd, arg) on the loop, in order with the
+ * notifications above; fn owns arg. When keeld is stopping, arg is
+ * freed (free()) and fn never runs. */
+void kd_run_on_loop(struct keeld *kd, void (*fn)(struct keeld *, void *),
+                    void *arg);
 
 /* --- rpc.c --- */
 
@@ -228,6 +247,9 @@ struct kd_call {
     char key[KEEL_NAME_MAX + 8]; /* serialisation key, "" for none */
     uv_work_t work;              /* work.c */
     struct kd_call *next;        /* work.c: the queue of its key */
+    /* Replies and frees the call (loop thread): kd_rpc_complete_loop
+     * for JSON-RPC, libvirt's for its calls. */
+    void (*complete)(struct kd_call *call);
     /* Set by fn: called on the loop thread right after the reply is
      * queued (before the call is freed). */
     void (*after)(struct kd_call *call);
@@ -356,5 +378,58 @@ int kd_read_file(const char *path, size_t max, char **buf_r, size_t *len_r);
  * for domain.info and domain.list). */
 bool kd_state_is_defined(struct keeld *kd, const uint8_t uuid[16],
                          bool *autostart_r);
+/* The defined domain named key (a name or a uuid's text), or with this
+ * uuid when uuid is not NULL: its uuid, name and autostart
+ * (autostart_r may be NULL). false when none. Thread: any. */
+bool kd_state_lookup(struct keeld *kd, const char *key, const uint8_t *uuid,
+                     uint8_t uuid_r[16], char name_r[KEEL_NAME_MAX + 1],
+                     bool *autostart_r);
+
+/* The operations behind domain.define, undefine, start and
+ * set_autostart, for every front end (JSON-RPC, libvirt). Each returns 0
+ * or the error it set on c; a worker runs them. */
+/* Checks cfg, gives it its uuid, writes it and posts "defined"; cfg is
+ * taken (left empty) on success. */
+int kd_state_define(struct kd_call *c, struct keel_domain_config *cfg,
+                    char name_r[KEEL_NAME_MAX + 1], uint8_t uuid_r[16]);
+/* Forgets the definition and posts "undefined"; a running domain runs on. */
+int kd_state_undefine(struct kd_call *c, const uint8_t uuid[16],
+                      const char *name);
+/* Creates the defined domain; KEEL_ESTATE when it already runs. */
+int kd_state_start(struct kd_call *c, const uint8_t uuid[16], const char *name,
+                   bool paused, uint32_t *domid_r);
+int kd_state_set_autostart(struct kd_call *c, const uint8_t uuid[16],
+                           const char *name, bool autostart);
+/* A copy of the definition's config (dispose it); KEEL_ENODOMAIN when it
+ * was undefined meanwhile. */
+int kd_state_config(struct kd_call *c, const uint8_t uuid[16], const char *name,
+                    struct keel_domain_config *cfg);
+
+struct kd_defined {
+    char name[KEEL_NAME_MAX + 1];
+    uint8_t uuid[16];
+    bool autostart;
+};
+
+/* A copy of every definition, in a new array (free()). 0 or KEEL_ENOMEM.
+ * Thread: any. */
+int kd_state_snapshot(struct keeld *kd, struct kd_defined **rows_r,
+                      size_t *n_r);
+
+/* --- libvirt/ --- */
+
+struct kd_lv_conn;
+
+/* A libvirt connection's state; ro for the -ro sockets. NULL: no memory. */
+struct kd_lv_conn *kd_lv_conn_new(bool ro);
+void kd_lv_conn_free(struct kd_lv_conn *lv);
+/* Takes every whole packet out of c->in and handles it; closes c on a
+ * packet it cannot frame. */
+void kd_lv_input_loop(struct kd_conn *c);
+/* From any thread: a lifecycle event (events.c's type names) to the
+ * libvirt connections that registered for it. */
+void kd_lv_event_post(struct keeld *kd, const char *type, uint32_t domid,
+                      const uint8_t uuid[16], const char *name,
+                      const char *reason);
 
 #endif /* KEELD_H */

@@ -418,6 +418,7 @@ kd_rpc_line_loop(struct kd_conn *c, const char *line, size_t len)
     call->req = req;
     call->params = params;
     call->id_json = id;
+    call->complete = kd_rpc_complete_loop;
     kd_conn_ref_loop(c);
     if (m->flags & (KD_M_WRITE | KD_M_SIM))
         log_info("conn %" PRIu64 " (uid %u, pid %d): %s", c->id,

@@ -711,6 +711,28 @@ define_commit(struct kd_call *c, struct keel_domain_config *cfg,
     return rc;
 }
 
+int
+kd_state_define(struct kd_call *c, struct keel_domain_config *cfg,
+                char name_r[KEEL_NAME_MAX + 1], uint8_t uuid_r[16])
+{
+    bool replaces = false;
+    int rc;
+
+    rc = define_check(c, cfg);
+    if (rc == 0) {
+        snprintf(name_r, KEEL_NAME_MAX + 1, "%s", cfg->name);
+        memcpy(uuid_r, cfg->uuid, 16);
+        rc = define_commit(c, cfg, &replaces);
+    }
+    if (rc)
+        return rc;
+    log_info("%s: %s '%s'", __func__, replaces ? "redefined" : "defined",
+             name_r);
+    kd_events_post(c->kd, "defined", running_domid(c->kd, uuid_r), uuid_r,
+                   name_r, replaces ? "updated" : "added");
+    return 0;
+}
+
 static int
 state_define(struct kd_call *c)
 {
@@ -719,7 +741,6 @@ state_define(struct kd_call *c)
     struct keel_domain_config cfg;
     char name[KEEL_NAME_MAX + 1];
     uint8_t uuid[16];
-    bool replaces = false;
     int rc;
 
     keel_domain_config_init(&cfg);
@@ -727,50 +748,53 @@ state_define(struct kd_call *c)
     if (rc == 0)
         rc = kd_param_config(c, &cfg);
     if (rc == 0)
-        rc = define_check(c, &cfg);
-    if (rc == 0) {
-        snprintf(name, sizeof(name), "%s", cfg.name);
-        memcpy(uuid, cfg.uuid, 16);
-        rc = define_commit(c, &cfg, &replaces);
-    }
+        rc = kd_state_define(c, &cfg, name, uuid);
     keel_domain_config_dispose(&cfg);
     if (rc)
         return rc;
-    log_info("%s: %s '%s'", __func__, replaces ? "redefined" : "defined", name);
-    kd_events_post(c->kd, "defined", running_domid(c->kd, uuid), uuid, name,
-                   replaces ? "updated" : "added");
     gen_name_uuid(c->g, name, uuid);
     return 0;
+}
+
+bool
+kd_state_lookup(struct keeld *kd, const char *key, const uint8_t *uuid,
+                uint8_t uuid_r[16], char name_r[KEEL_NAME_MAX + 1],
+                bool *autostart_r)
+{
+    struct kd_state *st = kd->state;
+    struct state_dom *d;
+
+    if (!st)
+        return false;
+    pthread_mutex_lock(&st->lock);
+    d = uuid ? find_uuid(st, uuid) : find_key(st, key);
+    if (d) {
+        memcpy(uuid_r, d->uuid, 16);
+        snprintf(name_r, KEEL_NAME_MAX + 1, "%s", d->name);
+        if (autostart_r)
+            *autostart_r = d->autostart;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return d != NULL;
 }
 
 /* A defined domain's uuid and name by the "domain" param. */
 static int
 param_defined(struct kd_call *c, uint8_t uuid_r[16], char *name_r)
 {
-    struct kd_state *st = c->kd->state;
-    struct state_dom *d;
     const char *key = NULL;
     int rc = kd_param_str(c, "domain", true, &key, NULL);
 
     if (rc)
         return rc;
-    pthread_mutex_lock(&st->lock);
-    d = find_key(st, key);
-    if (d) {
-        memcpy(uuid_r, d->uuid, 16);
-        snprintf(name_r, KEEL_NAME_MAX + 1, "%s", d->name);
-    }
-    pthread_mutex_unlock(&st->lock);
-    if (!d)
+    if (!kd_state_lookup(c->kd, key, NULL, uuid_r, name_r, NULL))
         return kd_fail(c, KEEL_ENODOMAIN, "no defined domain '%s'", key);
     return 0;
 }
 
-/* A copy of the defined domain's config (dispose it). The call's error
- * when it is gone (undefined meanwhile) or cannot be copied. */
-static int
-copy_defined(struct kd_call *c, const uint8_t uuid[16], const char *name,
-             struct keel_domain_config *cfg)
+int
+kd_state_config(struct kd_call *c, const uint8_t uuid[16], const char *name,
+                struct keel_domain_config *cfg)
 {
     struct kd_state *st = c->kd->state;
     struct state_dom *d;
@@ -785,21 +809,14 @@ copy_defined(struct kd_call *c, const uint8_t uuid[16], const char *name,
     return rc ? kd_fail_keel(c, rc) : 0;
 }
 
-static int
-state_undefine(struct kd_call *c)
+int
+kd_state_undefine(struct kd_call *c, const uint8_t uuid[16], const char *name)
 {
-    static const char *const names[] = {"domain", NULL};
     struct kd_state *st = c->kd->state;
     struct state_dom *d;
-    char name[KEEL_NAME_MAX + 1], *path = NULL;
-    uint8_t uuid[16];
-    int rc, r = 0;
+    char *path = NULL;
+    int rc = 0, r = 0;
 
-    rc = kd_params_only(c, names);
-    if (rc == 0)
-        rc = param_defined(c, uuid, name);
-    if (rc)
-        return rc;
     pthread_mutex_lock(&st->io);
     if (!(path = state_path(st, uuid)))
         r = -ENOMEM;
@@ -822,29 +839,35 @@ state_undefine(struct kd_call *c)
     log_info("%s: undefined '%s'", __func__, name);
     kd_events_post(c->kd, "undefined", running_domid(c->kd, uuid), uuid, name,
                    "removed");
-    return kd_ok(c);
+    return 0;
 }
 
 static int
-state_start(struct kd_call *c)
+state_undefine(struct kd_call *c)
 {
-    static const char *const names[] = {"domain", "paused", NULL};
-    struct keel_domain_config cfg;
+    static const char *const names[] = {"domain", NULL};
     char name[KEEL_NAME_MAX + 1];
     uint8_t uuid[16];
+    int rc;
+
+    rc = kd_params_only(c, names);
+    if (rc == 0)
+        rc = param_defined(c, uuid, name);
+    if (rc == 0)
+        rc = kd_state_undefine(c, uuid, name);
+    return rc ? rc : kd_ok(c);
+}
+
+int
+kd_state_start(struct kd_call *c, const uint8_t uuid[16], const char *name,
+               bool paused, uint32_t *domid_r)
+{
+    struct keel_domain_config cfg;
     uint32_t domid = KEEL_DOMID_INVALID;
-    bool paused = false;
     int rc;
 
     keel_domain_config_init(&cfg);
-    rc = kd_params_only(c, names);
-    if (rc == 0)
-        rc = kd_param_bool(c, "paused", false, &paused, NULL);
-    if (rc == 0)
-        rc = param_defined(c, uuid, name);
-    if (rc)
-        return rc;
-    rc = copy_defined(c, uuid, name, &cfg);
+    rc = kd_state_config(c, uuid, name, &cfg);
     if (rc == 0)
         domid = running_domid(c->kd, uuid);
     if (rc == 0 && domid != KEEL_DOMID_INVALID)
@@ -857,6 +880,27 @@ state_start(struct kd_call *c)
             rc = kd_fail_keel(c, rc);
     }
     keel_domain_config_dispose(&cfg);
+    *domid_r = domid;
+    return rc;
+}
+
+static int
+state_start(struct kd_call *c)
+{
+    static const char *const names[] = {"domain", "paused", NULL};
+    char name[KEEL_NAME_MAX + 1];
+    uint8_t uuid[16];
+    uint32_t domid = KEEL_DOMID_INVALID;
+    bool paused = false;
+    int rc;
+
+    rc = kd_params_only(c, names);
+    if (rc == 0)
+        rc = kd_param_bool(c, "paused", false, &paused, NULL);
+    if (rc == 0)
+        rc = param_defined(c, uuid, name);
+    if (rc == 0)
+        rc = kd_state_start(c, uuid, name, paused, &domid);
     if (rc)
         return rc;
     yajl_gen_map_open(c->g);
@@ -865,17 +909,11 @@ state_start(struct kd_call *c)
     return 0;
 }
 
-struct defined_row {
-    char name[KEEL_NAME_MAX + 1];
-    uint8_t uuid[16];
-    bool autostart;
-};
-
-/* A copy of the list, so the lookups run without the lock. */
-static int
-snapshot(struct kd_state *st, struct defined_row **rows_r, size_t *n_r)
+int
+kd_state_snapshot(struct keeld *kd, struct kd_defined **rows_r, size_t *n_r)
 {
-    struct defined_row *rows = NULL;
+    struct kd_state *st = kd->state;
+    struct kd_defined *rows = NULL;
     struct state_dom *d;
     size_t n = 0, i = 0;
 
@@ -901,14 +939,14 @@ static int
 state_list_defined(struct kd_call *c)
 {
     static const char *const names[] = {NULL};
-    struct defined_row *rows = NULL;
+    struct kd_defined *rows = NULL;
     uint32_t domid;
     size_t n = 0, i;
     char u[37];
     int rc;
 
     rc = kd_params_only(c, names);
-    if (rc == 0 && snapshot(c->kd->state, &rows, &n))
+    if (rc == 0 && kd_state_snapshot(c->kd, &rows, &n))
         rc = kd_fail(c, KEEL_ENOMEM, "out of memory");
     if (rc)
         return rc;
@@ -933,27 +971,17 @@ state_list_defined(struct kd_call *c)
     return 0;
 }
 
-static int
-state_set_autostart(struct kd_call *c)
+int
+kd_state_set_autostart(struct kd_call *c, const uint8_t uuid[16],
+                       const char *name, bool autostart)
 {
-    static const char *const names[] = {"domain", "autostart", NULL};
     struct kd_state *st = c->kd->state;
     struct keel_domain_config cfg;
-    char name[KEEL_NAME_MAX + 1];
-    uint8_t uuid[16];
-    bool autostart = false;
     int rc;
 
     keel_domain_config_init(&cfg);
-    rc = kd_params_only(c, names);
-    if (rc == 0)
-        rc = kd_param_bool(c, "autostart", true, &autostart, NULL);
-    if (rc == 0)
-        rc = param_defined(c, uuid, name);
-    if (rc)
-        return rc;
     pthread_mutex_lock(&st->io);
-    rc = copy_defined(c, uuid, name, &cfg);
+    rc = kd_state_config(c, uuid, name, &cfg);
     if (rc == 0)
         rc = state_store(c, uuid, autostart, &cfg);
     if (rc == 0) {
@@ -964,6 +992,25 @@ state_set_autostart(struct kd_call *c)
     }
     pthread_mutex_unlock(&st->io);
     keel_domain_config_dispose(&cfg);
+    return rc;
+}
+
+static int
+state_set_autostart(struct kd_call *c)
+{
+    static const char *const names[] = {"domain", "autostart", NULL};
+    char name[KEEL_NAME_MAX + 1];
+    uint8_t uuid[16];
+    bool autostart = false;
+    int rc;
+
+    rc = kd_params_only(c, names);
+    if (rc == 0)
+        rc = kd_param_bool(c, "autostart", true, &autostart, NULL);
+    if (rc == 0)
+        rc = param_defined(c, uuid, name);
+    if (rc == 0)
+        rc = kd_state_set_autostart(c, uuid, name, autostart);
     return rc ? rc : kd_ok(c);
 }
 

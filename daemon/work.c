@@ -92,7 +92,7 @@ done_fn(uv_work_t *req, int status)
     (void)status;
     memcpy(key, call->key, sizeof(key));
     w->pending--;
-    kd_rpc_complete_loop(call); /* frees call */
+    call->complete(call); /* frees call */
     if (!key[0])
         return;
     slot = keyq_slot(w, key);
@@ -149,7 +149,7 @@ kd_work_submit_loop(struct keeld *kd, struct kd_call *call)
     if (!q) {
         kd_fail(call, KD_EINTERNAL, "out of memory");
         w->pending--;
-        kd_rpc_complete_loop(call);
+        call->complete(call);
         return;
     }
     memcpy(q->key, call->key, sizeof(q->key));
