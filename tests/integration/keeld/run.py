@@ -44,9 +44,9 @@ def on_alarm(signum, frame):
     raise TestTimeout("the test ran longer than its time limit")
 
 
-def collect():
+def collect(modules=MODULES):
     tests = []
-    for m in MODULES:
+    for m in modules:
         mod = importlib.import_module(m)
         fns = [(inspect.getsourcelines(f)[1], n, f)
                for n, f in vars(mod).items()
@@ -57,7 +57,9 @@ def collect():
     return tests
 
 
-def main(argv):
+def main(argv, modules=MODULES):
+    """Runs the tests of modules (importable names); other suites
+    (tests/integration/libvirt/) call it with their own."""
     pats = []
     list_only = False
     stop_first = False
@@ -81,7 +83,7 @@ def main(argv):
             print("run.py: unknown argument %r (see --help)" % a, file=sys.stderr)
             return 2
         i += 1
-    tests = [(n, f) for n, f in collect()
+    tests = [(n, f) for n, f in collect(modules)
              if not pats or any(p in n for p in pats)]
     if list_only:
         for n, _ in tests:
