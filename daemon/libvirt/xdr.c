@@ -411,3 +411,42 @@ lv_args_dispose(struct lv_args *args)
     }
     args->has_dom = false;
 }
+
+void
+lv_args_encode(const char *layout, const struct lv_args *args,
+               struct lv_writer *w)
+{
+    int nstr = 0, nnum = 0;
+    const char *s;
+
+    for (; *layout; layout++) {
+        switch (*layout) {
+        case 'D':
+            lv_put_u32(w, args->has_dom);
+            if (!args->has_dom)
+                break;
+            /* fall through */
+        case 'd':
+            lv_put_domain(w, args->dom.name ? args->dom.name : "",
+                          args->dom.uuid, args->dom.id);
+            break;
+        case 's':
+            s = nstr < LV_ARGS_STR ? args->str[nstr++] : NULL;
+            lv_put_string(w, s ? s : "");
+            break;
+        case 'S':
+            lv_put_opt_string(w, nstr < LV_ARGS_STR ? args->str[nstr++] : NULL);
+            break;
+        case 'x':
+            lv_put_fixed(w, args->uuid, 16);
+            break;
+        case 'h':
+        case 'H':
+            lv_put_u64(w, nnum < LV_ARGS_NUM ? (uint64_t)args->num[nnum++] : 0);
+            break;
+        default: /* i, u */
+            lv_put_u32(w, nnum < LV_ARGS_NUM ? (uint32_t)args->num[nnum++] : 0);
+            break;
+        }
+    }
+}

@@ -169,5 +169,9 @@ struct lv_args {
 int lv_args_decode(const char *layout, const void *p, size_t len,
                    struct lv_args *args);
 void lv_args_dispose(struct lv_args *args);
+/* The inverse of lv_args_decode, for the tests and the fuzz target: args
+ * written by layout (unset strings of 's' as ""). */
+void lv_args_encode(const char *layout, const struct lv_args *args,
+                    struct lv_writer *w);
 
 #endif /* KEEL_LV_XDR_H */
