@@ -61,9 +61,12 @@ from_info(struct lv_call *lc, const struct keel_domain_info *info,
 }
 
 /* The domain with this uuid: running, else defined. 0 or NO_DOMAIN.
- * uuid may point into *d. */
+ * uuid may point into *d. id_hint, the id a client sent (-1: none), is
+ * tried first, and taken only when the uuid matches: one libkeel call
+ * instead of a search. */
 static int
-find_uuid(struct lv_call *lc, const uint8_t *uuid_in, struct lv_dom *d)
+find_dom(struct lv_call *lc, const uint8_t *uuid_in, int32_t id_hint,
+         struct lv_dom *d)
 {
     struct keeld *kd = lc->call->kd;
     struct keel_domain_info info;
@@ -72,6 +75,12 @@ find_uuid(struct lv_call *lc, const uint8_t *uuid_in, struct lv_dom *d)
     char u[37];
 
     memcpy(uuid, uuid_in, 16);
+    if (id_hint >= 0 && (uint32_t)id_hint < KEEL_DOMID_INVALID &&
+        keel_domain_info(kd->host, (uint32_t)id_hint, &info) == 0 &&
+        !memcmp(info.uuid, uuid, 16) && usable(&info)) {
+        from_info(lc, &info, d);
+        return 0;
+    }
     keel_uuid_format(uuid, u);
     /* Domain-0's uuid is all zero, which names nothing to a lookup */
     if (keel_domain_lookup(kd->host, is_null(uuid) ? "0" : u, &domid) == 0 &&
@@ -90,11 +99,17 @@ find_uuid(struct lv_call *lc, const uint8_t *uuid_in, struct lv_dom *d)
                    "Domain not found: no domain with matching uuid '%s'", u);
 }
 
+static int
+find_uuid(struct lv_call *lc, const uint8_t *uuid, struct lv_dom *d)
+{
+    return find_dom(lc, uuid, -1, d);
+}
+
 /* The domain the call's remote_nonnull_domain names. */
 static int
 arg_dom(struct lv_call *lc, struct lv_dom *d)
 {
-    return find_uuid(lc, lc->args.dom.uuid, d);
+    return find_dom(lc, lc->args.dom.uuid, lc->args.dom.id, d);
 }
 
 static int
@@ -198,6 +213,18 @@ list_wants(const struct lv_dom *d, int64_t f)
     return true;
 }
 
+/* Whether a domain with this uuid runs (and is not dying) in infos. */
+static bool
+runs(const struct keel_domain_info *infos, size_t n, const uint8_t uuid[16])
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (usable(&infos[i]) && !memcmp(infos[i].uuid, uuid, 16))
+            return true;
+    return false;
+}
+
 /* Running domains, then definitions that do not run, into w; *n_r. */
 static int
 list_domains(struct lv_call *lc, int64_t flags, struct lv_writer *w,
@@ -224,12 +251,8 @@ list_domains(struct lv_call *lc, int64_t flags, struct lv_writer *w,
             lv_put_domain(w, d.name, d.uuid, (int32_t)d.domid);
     }
     for (i = 0; i < nd; i++) {
-        char u[37];
-        uint32_t domid;
-
-        keel_uuid_format(defs[i].uuid, u);
-        if (keel_domain_lookup(kd->host, u, &domid) == 0)
-            continue; /* listed above (or dying) */
+        if (runs(infos, n, defs[i].uuid))
+            continue; /* listed above */
         memset(&d, 0, sizeof(d));
         memcpy(d.name, defs[i].name, sizeof(d.name));
         memcpy(d.uuid, defs[i].uuid, 16);
@@ -238,7 +261,6 @@ list_domains(struct lv_call *lc, int64_t flags, struct lv_writer *w,
         if (list_wants(&d, flags) && ++*n_r)
             lv_put_domain(w, d.name, d.uuid, -1);
     }
-    keel_ctx_clear_error(kd->ctx);
     free(infos);
     free(defs);
     return 0;
@@ -787,6 +809,26 @@ lv_set_memory(struct lv_call *lc)
 
 /* --- vCPUs --- */
 
+/* n maps of maplen bytes as opaque<>: map i is vCPU i's hard affinity,
+ * or every one of the host's nr_cpus CPUs when v is NULL. */
+static int
+put_maps(struct lv_call *lc, const struct keel_hv_vcpuinfo *v, size_t n,
+         size_t maplen, unsigned int nr_cpus)
+{
+    uint8_t *maps = calloc(n ? n : 1, maplen ? maplen : 1);
+    size_t i, cpu;
+
+    if (!maps)
+        return lv_fail(lc, VIR_ERR_NO_MEMORY, "out of memory");
+    for (i = 0; i < n; i++)
+        for (cpu = 0; cpu < maplen * 8 && cpu < nr_cpus; cpu++)
+            if (!v || keel_cpumap_test(&v[i].hard, (unsigned)cpu))
+                maps[i * maplen + cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+    lv_put_opaque(&lc->out, maps, n * maplen);
+    free(maps);
+    return 0;
+}
+
 /* args: maxinfo, maplen. ret: vcpu_info<maxinfo>, cpumaps (maxinfo
  * maps of maplen bytes, hard affinity). */
 int
@@ -795,8 +837,7 @@ lv_get_vcpus(struct lv_call *lc)
     struct keel_hv_vcpuinfo *v = NULL;
     int64_t maxinfo = lc->args.num[0], maplen = lc->args.num[1];
     struct lv_dom d;
-    size_t n = 0, i, cpu;
-    uint8_t *maps;
+    size_t n = 0, i;
     int rc;
 
     if (maxinfo < 0 || maplen < 0 || maxinfo > LV_VCPUINFO_MAX ||
@@ -808,10 +849,6 @@ lv_get_vcpus(struct lv_call *lc)
         return kd_fail_keel(lc->call, rc);
     if (n > (size_t)maxinfo)
         n = (size_t)maxinfo;
-    if (!(maps = calloc(n ? n : 1, maplen ? (size_t)maplen : 1))) {
-        free(v);
-        return lv_fail(lc, VIR_ERR_NO_MEMORY, "out of memory");
-    }
     lv_put_u32(&lc->out, (uint32_t)n);
     for (i = 0; i < n; i++) {
         lv_put_u32(&lc->out, v[i].vcpu);
@@ -821,15 +858,10 @@ lv_get_vcpus(struct lv_call *lc)
                                                      : VIR_VCPU_RUNNING);
         lv_put_u64(&lc->out, v[i].cpu_time_ns);
         lv_put_i32(&lc->out, (int32_t)v[i].cpu);
-        for (cpu = 0; cpu < (size_t)maplen * 8 && cpu < KEEL_MAX_CPUS; cpu++)
-            if (keel_cpumap_test(&v[i].hard, (unsigned)cpu))
-                maps[i * (size_t)maplen + cpu / 8] |=
-                    (uint8_t)(1u << (cpu % 8));
     }
-    lv_put_opaque(&lc->out, maps, n * (size_t)maplen);
-    free(maps);
+    rc = put_maps(lc, v, n, (size_t)maplen, KEEL_MAX_CPUS);
     free(v);
-    return 0;
+    return rc;
 }
 
 /* flags: LIVE, CONFIG (CURRENT: the domain's state), MAXIMUM. */
@@ -872,8 +904,7 @@ lv_get_vcpu_pin_info(struct lv_call *lc)
     struct keel_hv_physinfo pi;
     struct keel_domain_config cfg;
     struct lv_dom d;
-    size_t n = 0, i, cpu;
-    uint8_t *maps;
+    size_t n = 0;
     int rc = 0;
 
     if (ncpumaps < 0 || maplen < 0 || ncpumaps * maplen > LV_CPUMAPS_MAX)
@@ -894,19 +925,9 @@ lv_get_vcpu_pin_info(struct lv_call *lc)
     }
     if (n > (size_t)ncpumaps)
         n = (size_t)ncpumaps;
-    maps = calloc(n ? n : 1, maplen ? (size_t)maplen : 1);
-    for (i = 0; maps && i < n; i++)
-        for (cpu = 0; cpu < (size_t)maplen * 8 && cpu < pi.nr_cpus; cpu++)
-            if (!v || keel_cpumap_test(&v[i].hard, (unsigned)cpu))
-                maps[i * (size_t)maplen + cpu / 8] |=
-                    (uint8_t)(1u << (cpu % 8));
-    if (maps) {
-        lv_put_opaque(&lc->out, maps, n * (size_t)maplen);
+    rc = put_maps(lc, v, n, (size_t)maplen, pi.nr_cpus);
+    if (rc == 0)
         lv_put_i32(&lc->out, (int32_t)n);
-    } else {
-        rc = lv_fail(lc, VIR_ERR_NO_MEMORY, "out of memory");
-    }
-    free(maps);
     free(v);
     return rc;
 }

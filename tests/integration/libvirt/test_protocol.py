@@ -169,3 +169,28 @@ def test_garbage():
             w.close()
         still_serves(e)
         kd.check(e.alive(), "keeld is alive")
+
+
+def test_domain_found_by_uuid():
+    """The id and name a client sends are hints: a stale id (another
+    domain's, after a reboot) or a stale name still finds the uuid's
+    domain, and an unknown uuid is NO_DOMAIN whatever the id says."""
+    with lv.Env() as e:
+        e.define()
+        e.virsh("start", "demo")
+        w = lv.Wire(e.lv_sock())
+        w.open()
+        for name, id in (("demo", 0), ("Domain-0", 0), ("old", 12345)):
+            st, p = w.call(19, lv.xdr_domain(name, lv.DEMO_UUID, id))
+            kd.eq((st, p), (lv.OK, lv.xdr_string("xen")),
+                  "GET_OS_TYPE of demo sent as %s/%d" % (name, id))
+            st, p = w.call(212, lv.xdr_domain(name, lv.DEMO_UUID, id) +
+                           b"\0" * 4)
+            kd.eq((st, p), (lv.OK, struct.pack(">ii", 1, 1)),
+                  "GET_STATE of demo sent as %s/%d: running, booted" % (
+                      name, id))
+        st, p = w.call(212, lv.xdr_domain(
+            "Domain-0", "99999999-0000-0000-0000-000000000000", 0) + b"\0" * 4)
+        kd.eq((st, lv.error_code(p)), (lv.ERROR, lv.ERR_NO_DOMAIN),
+              "an unknown uuid with Domain-0's id")
+        w.close()
