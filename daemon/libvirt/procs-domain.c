@@ -436,39 +436,6 @@ lv_get_os_type(struct lv_call *lc)
 }
 
 int
-lv_is_active(struct lv_call *lc)
-{
-    struct lv_dom d;
-
-    if (arg_dom(lc, &d))
-        return -1;
-    lv_put_i32(&lc->out, d.active);
-    return 0;
-}
-
-int
-lv_is_persistent(struct lv_call *lc)
-{
-    struct lv_dom d;
-
-    if (arg_dom(lc, &d))
-        return -1;
-    lv_put_i32(&lc->out, d.defined);
-    return 0;
-}
-
-int
-lv_get_autostart(struct lv_call *lc)
-{
-    struct lv_dom d;
-
-    if (arg_dom(lc, &d))
-        return -1;
-    lv_put_i32(&lc->out, d.autostart);
-    return 0;
-}
-
-int
 lv_set_autostart(struct lv_call *lc)
 {
     struct lv_dom d;
@@ -504,17 +471,47 @@ lv_get_max_memory(struct lv_call *lc)
     return rc;
 }
 
-/* keel has no managed save, snapshots or domain messages: 0, 0, none,
- * for a domain that exists. */
-int
-lv_has_managed_save(struct lv_call *lc)
+/* What a flag procedure answers about a domain. */
+enum dom_flag { DOM_ACTIVE, DOM_PERSISTENT, DOM_AUTOSTART, DOM_NONE };
+
+static int
+put_flag(struct lv_call *lc, enum dom_flag f)
 {
     struct lv_dom d;
 
     if (arg_dom(lc, &d))
         return -1;
-    lv_put_i32(&lc->out, 0);
+    lv_put_i32(&lc->out, f == DOM_ACTIVE       ? d.active
+                         : f == DOM_PERSISTENT ? d.defined
+                         : f == DOM_AUTOSTART  ? d.autostart
+                                               : 0);
     return 0;
+}
+
+int
+lv_is_active(struct lv_call *lc)
+{
+    return put_flag(lc, DOM_ACTIVE);
+}
+
+int
+lv_is_persistent(struct lv_call *lc)
+{
+    return put_flag(lc, DOM_PERSISTENT);
+}
+
+int
+lv_get_autostart(struct lv_call *lc)
+{
+    return put_flag(lc, DOM_AUTOSTART);
+}
+
+/* keel has no managed save, snapshots or domain messages: 0, 0, none,
+ * for a domain that exists. */
+int
+lv_has_managed_save(struct lv_call *lc)
+{
+    return put_flag(lc, DOM_NONE);
 }
 
 int
