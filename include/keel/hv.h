@@ -251,6 +251,23 @@ void keel_hv_events_dispose(struct keel_hv_event *evs, size_t n);
 /* keel_hv_image_save flags */
 #define KEEL_HV_IMAGE_LIVE (1u << 0) /* live passes before the suspend */
 
+/* What a live image_save asks after each pass over memory. */
+enum keel_hv_pass_decision {
+    KEEL_HV_PASS_CONTINUE = 0, /* another live pass */
+    KEEL_HV_PASS_LAST = 1,     /* one last live pass, then the suspend */
+    KEEL_HV_PASS_ABORT = 2,    /* give up; the guest runs on */
+};
+
+/* Called after live pass `pass` (0: the full one) sent pages_sent pages
+ * while the guest dirtied dirty_pages. NULL: the backend's own policy
+ * (xen: libxenguest's, as xl uses it). */
+struct keel_hv_image_policy {
+    enum keel_hv_pass_decision (*pass)(void *opaque, uint32_t pass,
+                                       uint64_t pages_sent,
+                                       uint64_t dirty_pages);
+    void *opaque;
+};
+
 /* keel_hv_logdirty_read flags */
 #define KEEL_LOGDIRTY_PEEK (1u << 0) /* read without clearing */
 
@@ -478,7 +495,8 @@ struct keel_hv_ops {
      * take as long as the transfer): a backend gives them handles of
      * their own. xen: xc_domain_save, xc_domain_restore. */
     int (*image_save)(struct keel_hv *hv, uint32_t domid, int fd,
-                      unsigned int flags);
+                      unsigned int flags,
+                      const struct keel_hv_image_policy *policy);
     int (*image_restore)(struct keel_hv *hv, uint32_t domid, int fd,
                          unsigned int flags);
 };
@@ -597,7 +615,8 @@ int keel_hv_context_set(struct keel_hv *hv, uint32_t domid,
  * image ops): libkeel then frames them instead of writing them. */
 bool keel_hv_has_image_ops(const struct keel_hv *hv);
 int keel_hv_image_save(struct keel_hv *hv, uint32_t domid, int fd,
-                       unsigned int flags);
+                       unsigned int flags,
+                       const struct keel_hv_image_policy *policy);
 int keel_hv_image_restore(struct keel_hv *hv, uint32_t domid, int fd,
                           unsigned int flags);
 

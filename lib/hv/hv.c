@@ -786,12 +786,13 @@ image_begin(struct keel_hv *hv, bool supported, const char *op)
 
 KEEL_EXPORT int
 keel_hv_image_save(struct keel_hv *hv, uint32_t domid, int fd,
-                   unsigned int flags)
+                   unsigned int flags,
+                   const struct keel_hv_image_policy *policy)
 {
     int rc = image_begin(hv, hv->ops->image_save != NULL, "image_save");
 
     if (rc == 0)
-        rc = hv->ops->image_save(hv, domid, fd, flags);
+        rc = hv->ops->image_save(hv, domid, fd, flags, policy);
     keel__leave(hv->ctx);
     return rc;
 }

@@ -19,8 +19,8 @@
  * writes a well-formed one: the frames after the page-table skeleton.
  * A backend with its own image writer (hv image_save: xen, through
  * libxenguest) gets the descriptor between LIBXC_CONTEXT and END and runs
- * the live passes and the suspend itself (write_stream_image); keel's
- * policies then do not apply, Xen's does.
+ * the live passes and the suspend itself (write_stream_image), asking
+ * keel's policy after each pass (image_pass).
  */
 #include "config.h"
 
@@ -74,7 +74,9 @@ struct sender {
     bool suspended;  /* the backend's image_save suspended the guest */
     bool unpaused;   /* unpaused by this call, to let it suspend */
     int fd;
-    bool logdirty; /* turned on by this call */
+    uint64_t image_bytes; /* written by the backend (its live passes) */
+    uint64_t pass_t0_ns;  /* when the backend's current pass began */
+    bool logdirty;        /* turned on by this call */
     uint64_t t0_ns, pause_ns;
     struct keel_migrate_pass *passes;
     size_t n_passes;
@@ -438,7 +440,7 @@ add_pass(struct sender *s, uint64_t pages, uint64_t bytes, uint64_t ns,
     p->send_ns = ns;
     p->dirty_pages = dirty;
     p->total_pages = s->nr_pfns;
-    p->total_bytes = keel_stream_writer_offset(s->w);
+    p->total_bytes = keel_stream_writer_offset(s->w) + s->image_bytes;
     s->prog.pass = *p;
     s->prog.passes = (uint32_t)s->n_passes;
     s->prog.bytes_total = p->total_bytes + dirty * MIG_PAGE_BYTES;
@@ -573,6 +575,39 @@ write_stream(struct sender *s)
     return rc;
 }
 
+/* The backend's live passes (xen: libxenguest's loop) are decided by
+ * keel's policy, and reported, as the sim's are. The backend counts
+ * pages; bytes are reckoned as a PAGE_DATA would carry them. */
+static enum keel_hv_pass_decision
+image_pass(void *opaque, uint32_t pass, uint64_t sent, uint64_t dirty)
+{
+    struct sender *s = opaque;
+    uint64_t now = keel__mono_ns();
+    enum keel_migrate_decision d;
+    const char *why = NULL;
+    int rc;
+
+    (void)pass;
+    s->image_bytes += sent * MIG_PAGE_BYTES;
+    rc = add_pass(s, sent, sent * MIG_PAGE_BYTES, now - s->pass_t0_ns, dirty);
+    s->pass_t0_ns = now;
+    if (rc) /* cancelled by the progress callback, or out of memory */
+        return KEEL_HV_PASS_ABORT;
+    d = keel_migrate_policy_decide(s->policy, s->passes, s->n_passes, &why);
+    if (d == KEEL_MIGRATE_CONTINUE)
+        return KEEL_HV_PASS_CONTINUE;
+    if (d == KEEL_MIGRATE_STOP) {
+        keel_debug(s->ctx, "domain %u: last live pass after pass %zu: %s",
+                   s->domid, s->n_passes - 1, why ? why : "policy");
+        s->pause_ns = now; /* the downtime: the last pass, then paused */
+        return KEEL_HV_PASS_LAST;
+    }
+    keel_error(s->ctx, KEEL_ETIMEDOUT,
+               "live migration of domain %u given up after pass %zu: %s",
+               s->domid, s->n_passes - 1, why ? why : "the policy said so");
+    return KEEL_HV_PASS_ABORT;
+}
+
 /* The whole stream when the backend writes the image (xen: libxenguest
  * runs the live passes and suspends the guest): keel writes the layers
  * around it. The guest is left suspended when it returns 0. */
@@ -582,6 +617,7 @@ write_stream_image(struct sender *s)
     struct keel_hv_dominfo info;
     unsigned int flags =
         s->opts->flags & KEEL_SAVE_LIVE ? KEEL_HV_IMAGE_LIVE : 0;
+    struct keel_hv_image_policy policy = {.pass = image_pass, .opaque = s};
     int rc = 0;
 
     if (!(s->opts->flags & KEEL_SAVE_NO_XL_HEADER))
@@ -599,10 +635,10 @@ write_stream_image(struct sender *s)
     }
     if (rc == 0) {
         rc = report(s, KEEL_MIGRATE_PHASE_MEMORY);
-        s->pause_ns = keel__mono_ns();
+        s->pass_t0_ns = s->pause_ns = keel__mono_ns();
     }
     if (rc == 0)
-        rc = keel_hv_image_save(s->hv, s->domid, s->fd, flags);
+        rc = keel_hv_image_save(s->hv, s->domid, s->fd, flags, &policy);
     /* Suspended or not, whatever happened: finish() must know. */
     if (keel_hv_domain_info(s->hv, s->domid, &info) == 0 &&
         (info.flags & KEEL_DOMF_SHUTDOWN) &&

@@ -328,7 +328,7 @@ START_TEST(null_slots_and_arguments)
 
     ck_assert_str_eq(keel_hv_name(hv), "sim");
     ck_assert_ptr_eq(keel_hv_ctx(hv), th_ctx());
-    rc = keel_hv_image_save(hv, 0, 1, 0);
+    rc = keel_hv_image_save(hv, 0, 1, 0, NULL);
     th_assert_err(rc, KEEL_ENOTSUP, "image_save");
     rc = keel_hv_domain_info(hv, 0, NULL);
     th_assert_err(rc, KEEL_EINVAL, "NULL");

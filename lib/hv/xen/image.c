@@ -38,6 +38,8 @@ struct image {
     uint32_t domid;
     bool suspended;
     struct xen_rings rings;
+    const struct keel_hv_image_policy *policy; /* save: NULL for Xen's */
+    uint64_t written;                          /* pages, by libxenguest */
 };
 
 static uint64_t
@@ -137,9 +139,44 @@ qemu_logdirty_cb(uint32_t domid, unsigned enable, void *data)
     return 0; /* no device model runs: nothing to tell */
 }
 
+/* Whether libxenguest's last complaint was that log-dirty mode could not
+ * be turned on. */
+static bool
+logdirty_failed(struct xen *x)
+{
+    bool failed;
+
+    pthread_mutex_lock(&x->log.lock);
+    failed = strstr(x->log.last, "logdirty") != NULL;
+    pthread_mutex_unlock(&x->log.lock);
+    return failed;
+}
+
+/* libxenguest asks twice an iteration: with the dirty count read (then
+ * keel's caller decides, on the pass just ended), and after sending with
+ * the count unknown (-1: go on to read it). Its first question, before
+ * the full pass, is answered "go on". */
+static int
+precopy_cb(struct precopy_stats st, void *data)
+{
+    struct image *im = data;
+    enum keel_hv_pass_decision d;
+    uint64_t sent;
+
+    if (st.dirty_count < 0 || st.iteration == 0)
+        return XGS_POLICY_CONTINUE_PRECOPY;
+    sent = st.total_written - im->written;
+    im->written = st.total_written;
+    d = im->policy->pass(im->policy->opaque, st.iteration - 1, sent,
+                         (uint64_t)st.dirty_count);
+    return d == KEEL_HV_PASS_ABORT  ? XGS_POLICY_ABORT
+           : d == KEEL_HV_PASS_LAST ? XGS_POLICY_STOP_AND_COPY
+                                    : XGS_POLICY_CONTINUE_PRECOPY;
+}
+
 int
 xen_op_image_save(struct keel_hv *hv, uint32_t domid, int fd,
-                  unsigned int flags)
+                  unsigned int flags, const struct keel_hv_image_policy *policy)
 {
     struct xen *x = xen_of(hv);
     struct save_callbacks cb;
@@ -151,6 +188,10 @@ xen_op_image_save(struct keel_hv *hv, uint32_t domid, int fd,
     memset(&cb, 0, sizeof(cb));
     cb.suspend = suspend_cb;
     cb.switch_qemu_logdirty = qemu_logdirty_cb;
+    if (policy && policy->pass) {
+        im.policy = policy;
+        cb.precopy_policy = precopy_cb;
+    }
     cb.data = &im;
     xen_log_clear(x);
     if (xc_domain_save(im.xch, fd, domid,
@@ -158,8 +199,18 @@ xen_op_image_save(struct keel_hv *hv, uint32_t domid, int fd,
                        XC_STREAM_PLAIN, -1)) {
         if (errno == 0)
             errno = EIO;
+        if (!im.suspended && (flags & KEEL_HV_IMAGE_LIVE) && logdirty_failed(x))
+            /* A PV guest's log-dirty is shadow paging, which Debian's
+             * Xen leaves out (CONFIG_SHADOW_PAGING). */
+            errno = EOPNOTSUPP;
         rc = xen_fail(x, "xc_domain_save(%u)%s", domid,
-                      im.suspended ? "" : " (the guest was not suspended)");
+                      im.suspended ? ""
+                      : errno == EOPNOTSUPP
+                          ? ": live migration needs log-dirty mode, which "
+                            "this Xen cannot give the domain (for a PV guest "
+                            "it needs shadow paging: CONFIG_SHADOW_PAGING); "
+                            "the guest runs on"
+                          : " (the guest was not suspended)");
     } else if (!im.suspended) {
         rc = keel_error(x->ctx, KEEL_EIO,
                         "xc_domain_save(%u) ended without the guest "

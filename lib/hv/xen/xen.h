@@ -176,7 +176,8 @@ int xen_op_event_read(struct keel_hv *hv, struct keel_hv_event *evs, size_t max,
 
 /* --- image.c --- */
 int xen_op_image_save(struct keel_hv *hv, uint32_t domid, int fd,
-                      unsigned int flags);
+                      unsigned int flags,
+                      const struct keel_hv_image_policy *policy);
 int xen_op_image_restore(struct keel_hv *hv, uint32_t domid, int fd,
                          unsigned int flags);
 
