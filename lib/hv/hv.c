@@ -130,16 +130,24 @@ keel_hv_priv(const struct keel_hv *hv)
     return hv->priv;
 }
 
-int
-keel__hv_begin(struct keel_hv *hv, bool supported, const char *op)
+/* Opens a public call; the image ops, which run for as long as a
+ * transfer takes, use it alone: no handle lock (hv.h). */
+static int
+image_begin(struct keel_hv *hv, bool supported, const char *op)
 {
-    pthread_mutex_lock(&hv->lock);
     keel__enter(hv->ctx);
     if (!supported)
         return keel_error(hv->ctx, KEEL_ENOTSUP,
                           "the %s backend does not support %s", hv->ops->name,
                           op);
     return 0;
+}
+
+int
+keel__hv_begin(struct keel_hv *hv, bool supported, const char *op)
+{
+    pthread_mutex_lock(&hv->lock);
+    return image_begin(hv, supported, op);
 }
 
 int
@@ -769,19 +777,6 @@ KEEL_EXPORT bool
 keel_hv_has_image_ops(const struct keel_hv *hv)
 {
     return hv && hv->ops->image_save && hv->ops->image_restore;
-}
-
-/* The image ops run for as long as a transfer takes, so they are the
- * exception: no handle lock (hv.h), only the public-call bracket. */
-static int
-image_begin(struct keel_hv *hv, bool supported, const char *op)
-{
-    keel__enter(hv->ctx);
-    if (!supported)
-        return keel_error(hv->ctx, KEEL_ENOTSUP,
-                          "the %s backend does not support %s", hv->ops->name,
-                          op);
-    return 0;
 }
 
 KEEL_EXPORT int

@@ -261,11 +261,10 @@ write_p2m(struct sender *s)
     return rc;
 }
 
-/* Everything before memory: headers and the static records. */
+/* The toolstack's layers, up to where the image begins. */
 static int
-write_start(struct sender *s)
+write_headers(struct sender *s)
 {
-    bool pv = s->type == KEEL_DOMAIN_PV;
     int rc = 0;
 
     if (!(s->opts->flags & KEEL_SAVE_NO_XL_HEADER))
@@ -274,6 +273,16 @@ write_start(struct sender *s)
         rc = keel_stream_write_libxl_header(s->w);
     if (rc == 0)
         rc = keel_stream_write_empty(s->w, KEEL_LIBXL_LIBXC_CONTEXT);
+    return rc;
+}
+
+/* Everything before memory: headers and the static records. */
+static int
+write_start(struct sender *s)
+{
+    bool pv = s->type == KEEL_DOMAIN_PV;
+    int rc = write_headers(s);
+
     if (rc == 0)
         rc = keel_stream_write_image_header(s->w, keel__mig_dhdr_type(s->type),
                                             s->xen_major, s->xen_minor);
@@ -618,14 +627,8 @@ write_stream_image(struct sender *s)
     unsigned int flags =
         s->opts->flags & KEEL_SAVE_LIVE ? KEEL_HV_IMAGE_LIVE : 0;
     struct keel_hv_image_policy policy = {.pass = image_pass, .opaque = s};
-    int rc = 0;
+    int rc = write_headers(s);
 
-    if (!(s->opts->flags & KEEL_SAVE_NO_XL_HEADER))
-        rc = keel_stream_write_xl_header(s->w, s->config_json);
-    if (rc == 0)
-        rc = keel_stream_write_libxl_header(s->w);
-    if (rc == 0)
-        rc = keel_stream_write_empty(s->w, KEEL_LIBXL_LIBXC_CONTEXT);
     if (rc == 0)
         rc = report(s, KEEL_MIGRATE_PHASE_SETUP);
     /* A paused guest cannot suspend itself: let it run meanwhile. */

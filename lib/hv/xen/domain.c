@@ -96,37 +96,37 @@ not_dom0(struct xen *x, uint32_t domid, const char *what)
     return 0;
 }
 
+/* An op on one domain that libxenctrl does in one call. */
+static int
+dom_call(struct keel_hv *hv, uint32_t domid, const char *what,
+         int (*call)(xc_interface *, uint32_t), const char *name)
+{
+    struct xen *x = xen_of(hv);
+    int rc = not_dom0(x, domid, what);
+
+    if (rc == 0 && call(x->xch, domid))
+        rc = xen_fail(x, "%s(%u)", name, domid);
+    return rc;
+}
+
 int
 xen_op_domain_destroy(struct keel_hv *hv, uint32_t domid)
 {
-    struct xen *x = xen_of(hv);
-    int rc = not_dom0(x, domid, "destroyed");
-
-    if (rc == 0 && xc_domain_destroy(x->xch, domid))
-        rc = xen_fail(x, "xc_domain_destroy(%u)", domid);
-    return rc;
+    return dom_call(hv, domid, "destroyed", xc_domain_destroy,
+                    "xc_domain_destroy");
 }
 
 int
 xen_op_domain_pause(struct keel_hv *hv, uint32_t domid)
 {
-    struct xen *x = xen_of(hv);
-    int rc = not_dom0(x, domid, "paused");
-
-    if (rc == 0 && xc_domain_pause(x->xch, domid))
-        rc = xen_fail(x, "xc_domain_pause(%u)", domid);
-    return rc;
+    return dom_call(hv, domid, "paused", xc_domain_pause, "xc_domain_pause");
 }
 
 int
 xen_op_domain_unpause(struct keel_hv *hv, uint32_t domid)
 {
-    struct xen *x = xen_of(hv);
-    int rc = not_dom0(x, domid, "unpaused");
-
-    if (rc == 0 && xc_domain_unpause(x->xch, domid))
-        rc = xen_fail(x, "xc_domain_unpause(%u)", domid);
-    return rc;
+    return dom_call(hv, domid, "unpaused", xc_domain_unpause,
+                    "xc_domain_unpause");
 }
 
 int
@@ -144,26 +144,23 @@ xen_op_domain_shutdown(struct keel_hv *hv, uint32_t domid,
 /* A guest that suspended itself (control/shutdown "suspend") returns from
  * its suspend hypercall as if it had been cancelled: the cooperative,
  * "fast" resume, which every Linux guest supports. */
+static int
+resume_fast(xc_interface *xch, uint32_t domid)
+{
+    return xc_domain_resume(xch, domid, 1);
+}
+
 int
 xen_op_domain_resume(struct keel_hv *hv, uint32_t domid)
 {
-    struct xen *x = xen_of(hv);
-    int rc = not_dom0(x, domid, "resumed");
-
-    if (rc == 0 && xc_domain_resume(x->xch, domid, 1))
-        rc = xen_fail(x, "xc_domain_resume(%u)", domid);
-    return rc;
+    return dom_call(hv, domid, "resumed", resume_fast, "xc_domain_resume");
 }
 
 int
 xen_op_domain_soft_reset(struct keel_hv *hv, uint32_t domid)
 {
-    struct xen *x = xen_of(hv);
-    int rc = not_dom0(x, domid, "reset");
-
-    if (rc == 0 && xc_domain_soft_reset(x->xch, domid))
-        rc = xen_fail(x, "xc_domain_soft_reset(%u)", domid);
-    return rc;
+    return dom_call(hv, domid, "reset", xc_domain_soft_reset,
+                    "xc_domain_soft_reset");
 }
 
 int

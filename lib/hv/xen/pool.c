@@ -133,26 +133,36 @@ xen_op_cpupool_free_cpus(struct keel_hv *hv, struct keel_cpumap *map)
 
 /* --- schedulers --- */
 
+static int
+pool_sched(struct xen *x, uint32_t poolid, enum keel_scheduler *sched_r)
+{
+    struct keel_hv_poolinfo info;
+    xc_cpupoolinfo_t *pi = xc_cpupool_getinfo(x->xch, poolid);
+
+    if (!pi && errno != ENOENT)
+        return xen_fail(x, "xc_cpupool_getinfo(%u)", poolid);
+    if (!pi || pi->cpupool_id != poolid) {
+        xc_cpupool_infofree(x->xch, pi);
+        return KEEL_ENOPOOL;
+    }
+    pool_fill(x, pi, &info);
+    xc_cpupool_infofree(x->xch, pi);
+    *sched_r = info.sched;
+    return 0;
+}
+
 /* The scheduler of the pool a domain is in. */
 static int
 dom_sched(struct xen *x, uint32_t domid, enum keel_scheduler *sched_r)
 {
-    struct keel_hv_poolinfo pool;
     xc_domaininfo_t xi;
-    xc_cpupoolinfo_t *pi;
     int n = xc_domain_getinfolist(x->xch, domid, 1, &xi);
 
     if (n < 0)
         return xen_fail(x, "xc_domain_getinfolist(%u)", domid);
     if (n == 0 || xi.domain != domid)
         return KEEL_ENODOMAIN;
-    pi = xc_cpupool_getinfo(x->xch, xi.cpupool);
-    if (!pi)
-        return xen_fail(x, "xc_cpupool_getinfo(%u)", xi.cpupool);
-    pool_fill(x, pi, &pool);
-    xc_cpupool_infofree(x->xch, pi);
-    *sched_r = pool.sched;
-    return 0;
+    return pool_sched(x, xi.cpupool, sched_r);
 }
 
 static int
@@ -275,24 +285,6 @@ xen_op_sched_rtds_set(struct keel_hv *hv, uint32_t domid,
         rc = xen_fail(x, "xc_sched_rtds_vcpu_set(%u)", domid);
     free(v);
     return rc;
-}
-
-static int
-pool_sched(struct xen *x, uint32_t poolid, enum keel_scheduler *sched_r)
-{
-    struct keel_hv_poolinfo info;
-    xc_cpupoolinfo_t *pi = xc_cpupool_getinfo(x->xch, poolid);
-
-    if (!pi && errno != ENOENT)
-        return xen_fail(x, "xc_cpupool_getinfo(%u)", poolid);
-    if (!pi || pi->cpupool_id != poolid) {
-        xc_cpupool_infofree(x->xch, pi);
-        return KEEL_ENOPOOL;
-    }
-    pool_fill(x, pi, &info);
-    xc_cpupool_infofree(x->xch, pi);
-    *sched_r = info.sched;
-    return 0;
 }
 
 int
