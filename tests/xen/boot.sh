@@ -77,12 +77,29 @@ xt_boot_tests() {
     wait "$tail_pid" 2>/dev/null
     sum=$(tr -d '\r' <"$log" | grep -a '^SUMMARY ' | tail -n 1)
     if [ -z "$sum" ]; then
-        xt_say "the tests did not finish; the serial log's last lines:"
-        tr -d '\r' <"$log" | tail -n 25 | sed 's/^/  /'
+        xt_unfinished "$log"
         [ -s "$XT_WORK/qemu.out" ] && sed 's/^/  qemu: /' "$XT_WORK/qemu.out"
         return 1
     fi
     XT_SUMMARY=${sum#SUMMARY }
     case $XT_SUMMARY in *" 0 failed") ;; *) st=1 ;; esac
     return $st
+}
+
+# Why the tests stopped short: the step that was running, and Xen's or
+# dom0's last words.
+xt_unfinished() {
+    local log=$1 last
+    last=$(tr -d '\r' <"$log" | grep -a '^STEP-BEGIN ' | tail -n 1 | cut -d' ' -f2)
+    if [ -n "$last" ] && ! tr -d '\r' <"$log" | grep -aq "^STEP $last "; then
+        echo "STEP $last FAIL - the run stopped during this step"
+    fi
+    if tr -d '\r' <"$log" | grep -aq '^(XEN) Panic on CPU'; then
+        xt_say "Xen panicked${last:+ during step $last}:"
+        tr -d '\r' <"$log" | grep -a -E '^\(XEN\) +(RIP:|\[<|Panic|FATAL|Faulting|.*BUG|Assertion)' |
+            sed 's/^/  /'
+    else
+        xt_say "the tests did not finish${last:+ (last step begun: $last)}; the serial log's last lines:"
+        tr -d '\r' <"$log" | tail -n 25 | sed 's/^/  /'
+    fi
 }

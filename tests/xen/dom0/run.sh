@@ -5,7 +5,8 @@
 # Every step prints one line on the console, which the host reads from
 # the serial log:
 #   STEP <name> PASS|FAIL <seconds> [reason]
-# then, for a FAIL, a few "  | " lines of context (the command's error,
+# (after a "STEP-BEGIN <name>" line, so that a step during which Xen or
+# dom0 died can be named) then, for a FAIL, a few "  | " lines of context (the command's error,
 # the tail of keeld's log). FIGURE lines compare keel with xl in the same
 # boot, and the last line is "SUMMARY <n> passed, <n> failed".
 #
@@ -39,6 +40,7 @@ secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 step() {
     local name=$1 t0 r
     shift
+    echo "STEP-BEGIN $name"
     why= t0=$(now)
     : >"$out"
     : >"$err"
