@@ -8,8 +8,9 @@
  *     pool and uuid;
  *  2. its store directory, afresh, with the permissions a guest needs
  *     (it reads its own directory and writes control/, data/, ...);
- *  3. limits: max memory (plus 1 MiB slack for the builder's own
- *     pages), the TSC mode, and for PVH the paging pool and timer mode;
+ *  3. the vCPUs (createdomain only bounds them), max memory (plus 1 MiB
+ *     slack for the builder's own pages), the TSC mode, and for PVH the
+ *     paging pool and timer mode;
  *  4. unless the domain is to be restored: the CPUID policy, two event
  *     channels (store and console, bound to the domains running
  *     xenstored and xenconsoled), the domain builder (libxenguest's
@@ -246,6 +247,7 @@ build_image(struct xen *x, uint32_t domid,
     if (!dom)
         return xen_fail(x, "xc_dom_allocate");
     dom->container_type = pvh ? XC_DOM_HVM_CONTAINER : XC_DOM_PV_CONTAINER;
+    dom->flags = 0; /* no SIF_VIRT_P2M_4TOOLS, as Xen's toolstack */
     dom->console_evtchn = r->console_port;
     dom->console_domid = r->console_domid;
     dom->xenstore_evtchn = r->store_port;
@@ -307,6 +309,9 @@ static int
 set_limits(struct xen *x, uint32_t domid,
            const struct keel_hv_domain_spec *spec)
 {
+    /* createdomain only bounds the vCPUs; this makes them. */
+    if (xc_domain_max_vcpus(x->xch, domid, spec->max_vcpus))
+        return xen_fail(x, "xc_domain_max_vcpus(%u)", domid);
     if (xc_domain_setmaxmem(x->xch, domid, spec->max_kb + MAXMEM_SLACK_KB))
         return xen_fail(x, "xc_domain_setmaxmem(%u)", domid);
     if (spec->type == KEEL_DOMAIN_PV &&
