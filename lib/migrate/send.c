@@ -685,7 +685,11 @@ begin(struct sender *s, const char *job)
         s->xen_major = phys.xen_major;
         s->xen_minor = phys.xen_minor;
         s->nr_pfns = max_pfn + 1;
-        s->prog.bytes_total = s->nr_pfns * MIG_PAGE_BYTES;
+        /* The frames to send: all up to the highest on the sim; where
+         * the backend writes the image, what the domain holds (a PVH
+         * domain's highest frame lies near 4 GiB whatever its size). */
+        s->prog.bytes_total =
+            (s->hv_image ? info.tot_kb / 4 : s->nr_pfns) * MIG_PAGE_BYTES;
     }
     pthread_mutex_unlock(&s->host->lock);
     return rc;
