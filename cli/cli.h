@@ -68,6 +68,7 @@ int cmd_sched_rtds(struct keel_ctx *ctx, int argc, char **argv);
 /* cmd-jobs.c */
 int cmd_save(struct keel_ctx *ctx, int argc, char **argv);
 int cmd_restore(struct keel_ctx *ctx, int argc, char **argv);
+int cmd_migrate(struct keel_ctx *ctx, int argc, char **argv);
 int cmd_define(struct keel_ctx *ctx, int argc, char **argv);
 int cmd_undefine(struct keel_ctx *ctx, int argc, char **argv);
 int cmd_start(struct keel_ctx *ctx, int argc, char **argv);

@@ -358,6 +358,70 @@ cmd_restore(struct keel_ctx *ctx, int argc, char **argv)
     return status;
 }
 
+/* keel migrate [--policy xen|keel] [--downtime MS] DOMAIN HOST: HOST is
+ * localhost (a copy on this host, as "xl migrate DOM localhost") or the
+ * other keeld's socket on this machine. */
+int
+cmd_migrate(struct keel_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"policy", required_argument, NULL, 'P'},
+        {"downtime", required_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *policy = NULL, *downtime = NULL, *host;
+    long long domid = -1, ms = 0;
+    char *end;
+    yajl_gen g;
+    int c, status;
+
+    (void)ctx;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+        if (c == 'P')
+            policy = optarg;
+        else if (c == 'D')
+            downtime = optarg;
+        else
+            return cli_usage("migrate");
+    }
+    if (argc - optind != 2)
+        return cli_usage("migrate");
+    host = argv[optind + 1];
+    if (policy && strcmp(policy, "xen") && strcmp(policy, "keel"))
+        return cli_fail("migrate", "--policy takes xen or keel, not '%s'",
+                        policy);
+    if (downtime) {
+        errno = 0;
+        ms = strtoll(downtime, &end, 10);
+        if (errno || end == downtime || *end || ms < 0 || ms > 3600000)
+            return cli_fail("migrate",
+                            "--downtime takes milliseconds (0..3600000), "
+                            "not '%s'",
+                            downtime);
+        if (!policy)
+            policy = "keel";
+    }
+    if (strcmp(host, "localhost") && host[0] != '/')
+        return cli_fail("migrate",
+                        "HOST is localhost or the other keeld's socket "
+                        "(an absolute path), not '%s': migration to another "
+                        "machine is not supported yet",
+                        host);
+    g = cli_params_new(argv[optind]);
+    if (host[0] == '/')
+        cli_kv_str(g, "socket", host);
+    if (policy)
+        cli_kv_str(g, "policy", policy);
+    if (downtime)
+        cli_kv_int(g, "downtime_ms", ms);
+    status = job_run("migrate", "domain.migrate_local", g, &domid);
+    if (!status && !cli_opts.json && domid >= 0)
+        printf("Migrated as domain %lld\n", domid);
+    return status;
+}
+
 /* --- define, undefine, start, autostart --- */
 
 /* domain.define; keeld's config_text:LINE:COL becomes PATH:LINE:COL. */

@@ -993,8 +993,17 @@ run_migrate_local(struct kd_job *job)
         .progress = job_progress,
         .opaque = job,
     };
-    int rc = peer_open(job);
+    uint32_t domid = KEEL_DOMID_INVALID;
+    int rc;
 
+    if (!job->path) { /* this host: a copy beside the source */
+        rc =
+            keel_domain_migrate_local(job->kd->host, job->domid, &opts, &domid);
+        if (rc == 0)
+            job_set_result(job, domid);
+        return rc;
+    }
+    rc = peer_open(job);
     if (rc == 0 && job_cancelled(job))
         rc = job_why(job, KEEL_ECANCELED, "cancelled before the transfer");
     if (rc == 0)
@@ -1044,17 +1053,18 @@ jobs_migrate_local(struct kd_call *c)
 
     if ((rc = kd_params_only(c, names)) ||
         (rc = kd_param_domain(c, "domain", &domid)) ||
-        (rc = param_path(c, "socket", &sock)) ||
+        (rc = kd_param_str(c, "socket", false, &sock, NULL)) ||
+        (rc = sock ? param_path(c, "socket", &sock) : 0) ||
         (rc = param_policy(c, &policy)))
         return rc;
-    if (strlen(sock) >= sizeof(sa.sun_path))
+    if (sock && strlen(sock) >= sizeof(sa.sun_path))
         return kd_fail(c, KD_EPARAMS,
                        "member 'socket' is too long for a socket path");
     rc = keel_domain_info(c->kd->host, domid, &info);
     if (rc)
         return kd_fail_keel(c, rc);
     job = job_new(c, "migrate_local", run_migrate_local);
-    if (!job || !(job->path = strdup(sock))) {
+    if (!job || (sock && !(job->path = strdup(sock)))) {
         job_free(job);
         return kd_fail(c, KEEL_ENOMEM, "out of memory");
     }

@@ -358,8 +358,9 @@ unbuild(struct keel_host *host, struct keel__dom *d, bool inserted)
 }
 
 /* A record left in the new domain's slot belongs to a domain that died
- * without the events being read; and store nodes under its domid are a
- * dead domain's. Clear both so the new domain inherits nothing. */
+ * without the events being read: forget it, and its /vm node, so the new
+ * domain inherits nothing. (Store nodes under the domid the backend's
+ * domain_create already started afresh: hv.h.) */
 static void
 forget_stale(struct keel_host *host, uint32_t domid)
 {
@@ -370,7 +371,6 @@ forget_stale(struct keel_host *host, uint32_t domid)
         keel__dom_remove_store(host, KEEL_DOMID_INVALID, old->uuid);
         keel__dom_forget(host, old);
     }
-    keel__dom_remove_store(host, domid, NULL);
 }
 
 static int
@@ -385,14 +385,24 @@ build(struct keel_host *host, struct plan *p, unsigned int flags,
         .mem_kb = (uint64_t)p->cfg.memory_kb,
         .poolid = p->pool.poolid,
         .domid = KEEL_DOMID_INVALID,
+        .kernel = p->cfg.kernel,
+        .ramdisk = p->cfg.ramdisk,
+        .flags = flags & KEEL__CREATE_EMPTY ? KEEL_HV_CREATE_EMPTY : 0,
     };
     struct keel__dom *d = keel__dom_new();
+    char *cmdline = NULL;
     bool inserted = false;
     int rc;
 
     if (!d)
         return keel_error(host->ctx, KEEL_ENOMEM, "out of memory");
     memcpy(spec.uuid, p->cfg.uuid, 16);
+    rc = keel_domain_config_cmdline(host->ctx, &p->cfg, &cmdline);
+    if (rc) {
+        keel__dom_free(d);
+        return rc;
+    }
+    spec.cmdline = cmdline;
     /* Until the create is whole, the store says so (by uuid, written
      * before the domain exists): a process killed in between leaves the
      * mark, and the next keel_host_open finishes the create (a record
@@ -402,6 +412,7 @@ build(struct keel_host *host, struct plan *p, unsigned int flags,
                           flags & KEEL_DOMAIN_CREATE_PAUSED ? "paused" : "run");
     if (rc == 0)
         rc = keel_hv_domain_create(host->hv, &spec, &d->domid);
+    free(cmdline);
     if (rc) {
         keel__dom_remove_store(host, KEEL_DOMID_INVALID, p->cfg.uuid);
         keel__dom_free(d);
@@ -572,6 +583,31 @@ mark_stopped(struct keel_host *host, struct keel__dom *d, uint32_t reason)
     return keel__store_printf(host, path, "%u", reason);
 }
 
+int
+keel__dom_rekey(struct keel_host *host, struct keel__dom *d, const char *name,
+                const uint8_t uuid[16])
+{
+    char *newname, *oldname = d->cfg.name;
+    uint8_t olduuid[16];
+    int rc;
+
+    if (!(newname = keel__strdup(host->ctx, name)))
+        return KEEL_ENOMEM;
+    memcpy(olduuid, d->uuid, 16);
+    rc = keel_hv_domain_set_uuid(host->hv, d->domid, uuid);
+    if (rc) {
+        free(newname);
+        return rc;
+    }
+    keel__dom_remove_store(host, KEEL_DOMID_INVALID, olduuid);
+    d->cfg.name = newname;
+    memcpy(d->uuid, uuid, 16);
+    memcpy(d->cfg.uuid, uuid, 16);
+    keel__dom_renamed(host, d, oldname, olduuid);
+    free(oldname);
+    return write_store(host, d);
+}
+
 /* The old incarnation stays, shut down, as NAME--incarnation-N under a
  * new uuid; a new one starts from the config. */
 static int
@@ -579,37 +615,26 @@ rename_restart_locked(struct keel_host *host, struct keel__dom *d,
                       uint32_t reason)
 {
     struct keel_domain_config cfg;
-    char name[KEEL_NAME_MAX + 1], *newname = NULL, *oldname = d->cfg.name;
-    uint8_t olduuid[16];
+    char name[KEEL_NAME_MAX + 1];
+    uint8_t uuid[16];
     uint32_t domid, k;
     int rc;
 
     keel_domain_config_init(&cfg);
     rc = keel_domain_config_copy(host->ctx, &cfg, &d->cfg);
     for (k = 1; rc == 0; k++) {
-        snprintf(name, sizeof(name), "%.100s--incarnation-%u", oldname, k);
+        snprintf(name, sizeof(name), "%.100s--incarnation-%u", d->cfg.name, k);
         if (!keel__dom_by_name(host, name))
             break;
     }
-    memcpy(olduuid, d->uuid, 16);
-    if (rc == 0 && !(newname = keel__strdup(host->ctx, name)))
-        rc = KEEL_ENOMEM;
     if (rc == 0)
-        rc = keel_uuid_generate(d->uuid);
+        rc = keel_uuid_generate(uuid);
     if (rc == 0)
-        rc = keel_hv_domain_set_uuid(host->hv, d->domid, d->uuid);
+        rc = keel__dom_rekey(host, d, name, uuid);
     if (rc) {
-        memcpy(d->uuid, olduuid, 16);
-        free(newname);
         keel_domain_config_dispose(&cfg);
         return rc;
     }
-    keel__dom_remove_store(host, KEEL_DOMID_INVALID, olduuid);
-    d->cfg.name = newname;
-    memcpy(d->cfg.uuid, d->uuid, 16);
-    keel__dom_renamed(host, d, oldname, olduuid);
-    free(oldname);
-    rc = write_store(host, d);
     if (rc == 0)
         rc = mark_stopped(host, d, reason);
     if (rc == 0)

@@ -174,11 +174,19 @@ void keel__dom_created(struct keel_host *host, const uint8_t uuid[16]);
 
 /* domain.c: create and destroy under the lock, for lib/migrate. create
  * marks the new record busy (may be NULL) before the lock is given back;
- * destroy takes d's domain, store nodes, record and file. */
+ * destroy takes d's domain, store nodes, record and file. create's flags
+ * are keel_domain_create's and KEEL__CREATE_EMPTY: the backend makes the
+ * domain for its image_restore to fill (KEEL_HV_CREATE_EMPTY). */
+#define KEEL__CREATE_EMPTY (1u << 31)
 int keel__dom_create(struct keel_host *host,
                      const struct keel_domain_config *cfg, unsigned int flags,
                      const char *busy, uint32_t *domid_r);
 int keel__dom_destroy(struct keel_host *host, struct keel__dom *d);
+/* domain.c: gives d a new name and uuid (in the hypervisor, the tables,
+ * the store, its file name), as rename-restart and local migration do.
+ * The caller saves the record. */
+int keel__dom_rekey(struct keel_host *host, struct keel__dom *d,
+                    const char *name, const uint8_t uuid[16]);
 
 /* domain.c: what the event pump calls when a guest stopped. */
 int keel__dom_stopped(struct keel_host *host, struct keel__dom *d,

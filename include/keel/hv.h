@@ -106,6 +106,11 @@ struct keel_hv_numainfo {
     uint64_t size_kb, free_kb;
 };
 
+/* keel_hv_domain_spec.flags */
+/* Create the domain without memory or a kernel: a restore fills it
+ * (keel_hv_image_restore). Backends without image ops ignore it. */
+#define KEEL_HV_CREATE_EMPTY (1u << 0)
+
 /* What a new domain is made of. */
 struct keel_hv_domain_spec {
     enum keel_domain_type type;
@@ -116,6 +121,12 @@ struct keel_hv_domain_spec {
     uint64_t mem_kb;       /* memory populated at build, <= max_kb */
     uint32_t poolid;       /* CPU pool to start in */
     uint32_t domid;        /* wanted domid, or KEEL_DOMID_INVALID: any */
+    /* Direct kernel boot. The sim keeps no kernel and ignores them; the
+     * xen backend needs kernel unless KEEL_HV_CREATE_EMPTY. */
+    const char *kernel;  /* path of the guest kernel (ELF or bzImage) */
+    const char *ramdisk; /* path of its initramfs, or NULL */
+    const char *cmdline; /* its command line, or NULL */
+    unsigned int flags;  /* KEEL_HV_CREATE_* */
 };
 
 /* keel_hv_dominfo.flags, after Xen's XEN_DOMINF_* state bits. */
@@ -237,6 +248,26 @@ void keel_hv_events_dispose(struct keel_hv_event *evs, size_t n);
 #define KEEL_HV_MAP_WRITE (1u << 0)
 #define KEEL_HV_MAP_FILL (1u << 1) /* every frame will be written */
 
+/* keel_hv_image_save flags */
+#define KEEL_HV_IMAGE_LIVE (1u << 0) /* live passes before the suspend */
+
+/* What a live image_save asks after each pass over memory. */
+enum keel_hv_pass_decision {
+    KEEL_HV_PASS_CONTINUE = 0, /* another live pass */
+    KEEL_HV_PASS_LAST = 1,     /* one last live pass, then the suspend */
+    KEEL_HV_PASS_ABORT = 2,    /* give up; the guest runs on */
+};
+
+/* Called after live pass `pass` (0: the full one) sent pages_sent pages
+ * while the guest dirtied dirty_pages. NULL: the backend's own policy
+ * (xen: libxenguest's, as xl uses it). */
+struct keel_hv_image_policy {
+    enum keel_hv_pass_decision (*pass)(void *opaque, uint32_t pass,
+                                       uint64_t pages_sent,
+                                       uint64_t dirty_pages);
+    void *opaque;
+};
+
 /* keel_hv_logdirty_read flags */
 #define KEEL_LOGDIRTY_PEEK (1u << 0) /* read without clearing */
 
@@ -279,10 +310,16 @@ struct keel_hv_ops {
                     size_t max, size_t *n_r);
 
     /* --- domains --- */
-    /* Creates a domain, paused once, with its memory populated. xen:
+    /* Creates a domain, paused once, with its memory populated and, where
+     * the backend boots guests, the kernel loaded and the domain introduced
+     * to the store daemons (store and console rings). xen:
      * xc_domain_create (struct xen_domctl_createdomain: handle, max_vcpus,
      * cpupool_id, XEN_DOMCTL_CDF_hvm|hap), xc_domain_setmaxmem, then the
-     * domain builder (xenguest.h xc_dom_*) populates mem_kb. */
+     * domain builder (xenguest.h xc_dom_*) populates mem_kb and loads the
+     * kernel, then xs_introduce_domain. With KEEL_HV_CREATE_EMPTY only the
+     * first part: image_restore does the rest. The domain's store
+     * directory (/local/domain/<domid>) starts afresh: whatever a dead
+     * domain left there is removed first, as Xen's toolstack does. */
     int (*domain_create)(struct keel_hv *hv,
                          const struct keel_hv_domain_spec *spec,
                          uint32_t *domid_r);
@@ -440,11 +477,26 @@ struct keel_hv_ops {
                        enum keel_hv_ctx_kind kind, uint32_t index,
                        const void *buf, size_t len);
     /* Where the hypervisor's own library writes the domain-image stream
-     * (xenguest.h xc_domain_save / xc_domain_restore), a backend may set
-     * these and libkeel uses them instead of the primitives above. The sim
-     * leaves them NULL: libkeel writes the stream itself. */
+     * (xenguest.h xc_domain_save / xc_domain_restore), a backend sets
+     * these and libkeel uses them instead of the primitives above: it
+     * writes (reads) the toolstack layers around the image, and the
+     * backend writes (reads) exactly the image, from its header to its
+     * END, on fd. The sim leaves them NULL: libkeel writes the stream
+     * itself.
+     *
+     * image_save suspends the guest when the image needs it (at once, or
+     * after the live passes with KEEL_HV_IMAGE_LIVE) and leaves it shut
+     * down with reason suspend: the caller destroys it or resumes it
+     * (domain_resume). A failure before the suspend leaves it running.
+     * image_restore fills a domain made with KEEL_HV_CREATE_EMPTY and
+     * leaves it paused and introduced to the store daemons.
+     *
+     * Unlike every other op, these run without the handle's lock (they
+     * take as long as the transfer): a backend gives them handles of
+     * their own. xen: xc_domain_save, xc_domain_restore. */
     int (*image_save)(struct keel_hv *hv, uint32_t domid, int fd,
-                      unsigned int flags);
+                      unsigned int flags,
+                      const struct keel_hv_image_policy *policy);
     int (*image_restore)(struct keel_hv *hv, uint32_t domid, int fd,
                          unsigned int flags);
 };
@@ -559,8 +611,12 @@ int keel_hv_context_get(struct keel_hv *hv, uint32_t domid,
 int keel_hv_context_set(struct keel_hv *hv, uint32_t domid,
                         enum keel_hv_ctx_kind kind, uint32_t index,
                         const void *buf, size_t len);
+/* True when the backend writes and reads domain images itself (has the
+ * image ops): libkeel then frames them instead of writing them. */
+bool keel_hv_has_image_ops(const struct keel_hv *hv);
 int keel_hv_image_save(struct keel_hv *hv, uint32_t domid, int fd,
-                       unsigned int flags);
+                       unsigned int flags,
+                       const struct keel_hv_image_policy *policy);
 int keel_hv_image_restore(struct keel_hv *hv, uint32_t domid, int fd,
                           unsigned int flags);
 

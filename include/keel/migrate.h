@@ -104,10 +104,10 @@ enum keel_migrate_policy_kind {
      * clearly fewer dirty pages than it sent, another follows (past
      * Xen's five); once fewer than dirty_threshold pages are dirty
      * (default 50), one last live pass sends them, as Xen's does, and it
-     * stops; or, if downtime_ms is set, once the predicted pause (dirty pages at the cost per page the
-     * last pass measured) is within it. A guest that cannot converge
-     * (after the full pass: its dirty rate times the cost per page
-     * reaches 0.9; later: a pass leaves 90% or more of what it sent) ends
+     * stops; or, if downtime_ms is set, once the predicted pause (dirty pages
+     * at the cost per page the last pass measured) is within it. A guest that
+     * cannot converge (after the full pass: its dirty rate times the cost per
+     * page reaches 0.9; later: a pass leaves 90% or more of what it sent) ends
      * the live phase at once, as does max_passes (default 30): it stops
      * if the predicted pause is within max_downtime_ms or that is 0, and
      * aborts otherwise (without a measured cost, a limit counts as
@@ -252,6 +252,21 @@ int keel_domain_migrate_receive(struct keel_host *host, int recv_fd,
                                 int send_fd,
                                 const struct keel_restore_opts *opts,
                                 uint32_t *domid_r);
+
+/* --- migration within one host --- */
+
+/* Live-migrates domain domid to a new domain on the same host, as
+ * "xl migrate DOM localhost" does: on one hypervisor the only way to move
+ * a guest to fresh memory (a new domid) while it runs, and the test of a
+ * migration with no second machine. The copy is built beside the source
+ * as NAME--incoming under a temporary uuid; after the handshake the
+ * source is destroyed and the copy takes its name and uuid. On failure
+ * the source keeps running and no copy is left. The stream runs over a
+ * socket pair between two threads of this process. opts as for
+ * keel_domain_migrate_send; *domid_r is the copy's domid (may be NULL). */
+int keel_domain_migrate_local(struct keel_host *host, uint32_t domid,
+                              const struct keel_save_opts *opts,
+                              uint32_t *domid_r);
 
 #ifdef __cplusplus
 }

@@ -325,6 +325,17 @@ struct keel_stream_item {
  * error the reader only returns that error again. */
 int keel_stream_read(struct keel_stream_reader *r, struct keel_stream_item *it);
 
+/* Hands the domain image over: called right after keel_stream_read()
+ * returned the LIBXC_CONTEXT record of a descriptor's stream, it says the
+ * caller has itself read the image that follows, from its header to its
+ * END, straight from the descriptor (xc_domain_restore does so on Xen),
+ * and the reader goes on with the libxl records after it. The reader has
+ * read no byte past the record, so the descriptor is where the image
+ * starts. Offsets after this count from the image's end. Returns 0, or
+ * KEEL_EINVAL when the last item was not that record (or the reader
+ * reads memory). */
+int keel_stream_reader_skip_image(struct keel_stream_reader *r);
+
 /* --- verifying --- */
 
 /* One line describing an item, for listings ("@4136 IMAGE PAGE_DATA

@@ -16,13 +16,22 @@
 #include "internal.h"
 
 extern const struct keel_hv_ops keel__sim_ops;
+#ifdef HAVE_XEN
+extern const struct keel_hv_ops keel__xen_ops;
+#endif
 
 static const struct keel_hv_ops *const backends[] = {
     &keel__sim_ops,
+#ifdef HAVE_XEN
+    &keel__xen_ops,
+#endif
 };
 
 static const char *const backend_names[] = {
     "sim",
+#ifdef HAVE_XEN
+    "xen",
+#endif
     NULL,
 };
 
@@ -56,8 +65,14 @@ keel_hv_open(struct keel_ctx *ctx, const char *name,
             ops = backends[i];
     if (!ops) {
         rc = keel_error(ctx, KEEL_EBACKEND,
-                        "unknown hypervisor backend '%s' (built in: sim)",
-                        name ? name : "(null)");
+                        "unknown hypervisor backend '%s' (built in: %s)",
+                        name ? name : "(null)",
+#ifdef HAVE_XEN
+                        "sim, xen"
+#else
+                        "sim; xen needs a build --with-xen"
+#endif
+        );
         goto out;
     }
     hv = calloc(1, sizeof(*hv));
@@ -115,16 +130,24 @@ keel_hv_priv(const struct keel_hv *hv)
     return hv->priv;
 }
 
-int
-keel__hv_begin(struct keel_hv *hv, bool supported, const char *op)
+/* Opens a public call; the image ops, which run for as long as a
+ * transfer takes, use it alone: no handle lock (hv.h). */
+static int
+image_begin(struct keel_hv *hv, bool supported, const char *op)
 {
-    pthread_mutex_lock(&hv->lock);
     keel__enter(hv->ctx);
     if (!supported)
         return keel_error(hv->ctx, KEEL_ENOTSUP,
                           "the %s backend does not support %s", hv->ops->name,
                           op);
     return 0;
+}
+
+int
+keel__hv_begin(struct keel_hv *hv, bool supported, const char *op)
+{
+    pthread_mutex_lock(&hv->lock);
+    return image_begin(hv, supported, op);
 }
 
 int
@@ -750,27 +773,35 @@ keel_hv_context_set(struct keel_hv *hv, uint32_t domid,
     return keel__hv_end(hv, rc);
 }
 
+KEEL_EXPORT bool
+keel_hv_has_image_ops(const struct keel_hv *hv)
+{
+    return hv && hv->ops->image_save && hv->ops->image_restore;
+}
+
 KEEL_EXPORT int
 keel_hv_image_save(struct keel_hv *hv, uint32_t domid, int fd,
-                   unsigned int flags)
+                   unsigned int flags,
+                   const struct keel_hv_image_policy *policy)
 {
-    int rc = keel__hv_begin(hv, hv->ops->image_save != NULL, "image_save");
+    int rc = image_begin(hv, hv->ops->image_save != NULL, "image_save");
 
     if (rc == 0)
-        rc = hv->ops->image_save(hv, domid, fd, flags);
-    return keel__hv_end(hv, rc);
+        rc = hv->ops->image_save(hv, domid, fd, flags, policy);
+    keel__leave(hv->ctx);
+    return rc;
 }
 
 KEEL_EXPORT int
 keel_hv_image_restore(struct keel_hv *hv, uint32_t domid, int fd,
                       unsigned int flags)
 {
-    int rc =
-        keel__hv_begin(hv, hv->ops->image_restore != NULL, "image_restore");
+    int rc = image_begin(hv, hv->ops->image_restore != NULL, "image_restore");
 
     if (rc == 0)
         rc = hv->ops->image_restore(hv, domid, fd, flags);
-    return keel__hv_end(hv, rc);
+    keel__leave(hv->ctx);
+    return rc;
 }
 
 KEEL_EXPORT int

@@ -50,4 +50,10 @@ int keel__mig_map(struct keel_hv *hv, uint32_t domid, const uint64_t *pfns,
 /* KEEL_STREAM_DHDR_* for a domain type. */
 uint32_t keel__mig_dhdr_type(enum keel_domain_type type);
 
+/* receive.c: keel_domain_migrate_receive with the new domain's uuid given
+ * (local.c: the copy must not share the source's while both exist). */
+int keel__mig_receive(struct keel_host *host, int recv_fd, int send_fd,
+                      const struct keel_restore_opts *opts,
+                      const uint8_t uuid[16], uint32_t *domid_r);
+
 #endif /* KEEL_MIGRATE_INTERNAL_H */

@@ -44,7 +44,10 @@ struct receiver {
     struct keel_ctx *ctx;
     struct keel_hv *hv;
     const struct keel_restore_opts *opts;
+    const uint8_t *uuid; /* the new domain's, or NULL: the config's */
     struct keel_stream_reader *r;
+    int fd;        /* the stream's descriptor */
+    bool hv_image; /* the backend reads the image itself (hv.h) */
     struct keel_domain_config cfg;
     uint32_t domid; /* KEEL_DOMID_INVALID until built */
     uint64_t nr_pfns;
@@ -388,6 +391,8 @@ read_config(struct receiver *v, const struct keel_stream_item *it)
         free(v->cfg.name);
         v->cfg.name = name;
     }
+    if (rc == 0 && v->uuid)
+        memcpy(v->cfg.uuid, v->uuid, 16);
     return rc;
 }
 
@@ -398,14 +403,16 @@ build(struct receiver *v)
     int rc;
 
     pthread_mutex_lock(&v->host->lock);
-    rc = keel__dom_create(v->host, &v->cfg, KEEL_DOMAIN_CREATE_PAUSED,
+    rc = keel__dom_create(v->host, &v->cfg,
+                          KEEL_DOMAIN_CREATE_PAUSED |
+                              (v->hv_image ? KEEL__CREATE_EMPTY : 0),
                           "restore", &v->domid);
     if (rc == 0) {
         v->prog.domid = v->domid;
         memcpy(v->prog.uuid, keel__dom_find(v->host, v->domid)->uuid, 16);
     }
     pthread_mutex_unlock(&v->host->lock);
-    if (rc)
+    if (rc || v->hv_image)
         return rc;
     rc = keel_hv_mem_max_pfn(v->hv, v->domid, &max_pfn);
     if (rc)
@@ -437,6 +444,20 @@ check_image(struct receiver *v, const struct keel_stream_item *it)
             it->u.image.dom_type == KEEL_STREAM_DHDR_X86_PV ? "PV" : "HVM",
             keel_domain_type_name(v->cfg.type));
     return 0;
+}
+
+/* The backend reads the image from the descriptor itself (xen:
+ * xc_domain_restore), then the reader goes on after it. */
+static int
+read_image(struct receiver *v)
+{
+    int rc = report(v, KEEL_MIGRATE_PHASE_MEMORY);
+
+    if (rc == 0)
+        rc = keel_hv_image_restore(v->hv, v->domid, v->fd, 0);
+    if (rc == 0)
+        rc = keel_stream_reader_skip_image(v->r);
+    return rc;
 }
 
 /* Reads the stream to its end into a new, paused, busy domain. */
@@ -472,7 +493,16 @@ read_stream(struct receiver *v)
             rc = image_record(v, &it);
             break;
         case KEEL_STREAM_ITEM_LIBXL_RECORD:
-            /* EMULATOR_*: the sim runs no device model to give them to. */
+            if (it.type == KEEL_LIBXL_LIBXC_CONTEXT && v->hv_image) {
+                rc = built ? read_image(v)
+                           : keel_error(v->ctx, KEEL_ECORRUPT,
+                                        "offset %" PRIu64
+                                        ": LIBXC_CONTEXT before the "
+                                        "libxl header",
+                                        it.offset);
+                break;
+            }
+            /* EMULATOR_*: no device model runs to give them to. */
             if (it.type == KEEL_LIBXL_EMULATOR_CONTEXT ||
                 it.type == KEEL_LIBXL_EMULATOR_XENSTORE_DATA)
                 keel_debug(v->ctx, "offset %" PRIu64 ": %s ignored", it.offset,
@@ -615,7 +645,8 @@ handshake(struct receiver *v, int fd, int send_fd, int rc)
 /* Restore (send_fd < 0) or the receiving end of a migration. */
 static int
 receive_domain(struct keel_host *host, int fd, int send_fd,
-               const struct keel_restore_opts *opts, uint32_t *domid_r)
+               const struct keel_restore_opts *opts, const uint8_t *uuid,
+               uint32_t *domid_r)
 {
     static const struct keel_restore_opts none = {.format = KEEL_STREAM_AUTO};
     struct receiver v;
@@ -631,6 +662,9 @@ receive_domain(struct keel_host *host, int fd, int send_fd,
     v.ctx = host->ctx;
     v.hv = host->hv;
     v.opts = opts ? opts : &none;
+    v.uuid = uuid;
+    v.fd = fd;
+    v.hv_image = keel_hv_has_image_ops(host->hv);
     v.domid = KEEL_DOMID_INVALID;
     v.prog.domid = KEEL_DOMID_INVALID;
     v.t0_ns = keel__mono_ns();
@@ -661,7 +695,7 @@ KEEL_EXPORT int
 keel_domain_restore(struct keel_host *host, int fd,
                     const struct keel_restore_opts *opts, uint32_t *domid_r)
 {
-    return receive_domain(host, fd, -1, opts, domid_r);
+    return receive_domain(host, fd, -1, opts, NULL, domid_r);
 }
 
 KEEL_EXPORT int
@@ -673,5 +707,13 @@ keel_domain_migrate_receive(struct keel_host *host, int recv_fd, int send_fd,
         *domid_r = KEEL_DOMID_INVALID;
     if (send_fd < 0)
         return KEEL_EINVAL;
-    return receive_domain(host, recv_fd, send_fd, opts, domid_r);
+    return receive_domain(host, recv_fd, send_fd, opts, NULL, domid_r);
+}
+
+int
+keel__mig_receive(struct keel_host *host, int recv_fd, int send_fd,
+                  const struct keel_restore_opts *opts, const uint8_t uuid[16],
+                  uint32_t *domid_r)
+{
+    return receive_domain(host, recv_fd, send_fd, opts, uuid, domid_r);
 }

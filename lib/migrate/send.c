@@ -17,8 +17,10 @@
  * Records come in the order of Xen's saver (migrate.h). Where the sim has
  * no real structure behind a record (a PV guest's P2M frames), the sender
  * writes a well-formed one: the frames after the page-table skeleton.
- * A backend with its own image writer (hv image_save) is not used here
- * yet: the xen backend brings it.
+ * A backend with its own image writer (hv image_save: xen, through
+ * libxenguest) gets the descriptor between LIBXC_CONTEXT and END and runs
+ * the live passes and the suspend itself (write_stream_image), asking
+ * keel's policy after each pass (image_pass).
  */
 #include "config.h"
 
@@ -68,7 +70,13 @@ struct sender {
     size_t bitmap_len;
     bool was_paused; /* when the call began */
     bool paused;     /* by this call */
-    bool logdirty;   /* turned on by this call */
+    bool hv_image;   /* the backend writes the image itself (hv.h) */
+    bool suspended;  /* the backend's image_save suspended the guest */
+    bool unpaused;   /* unpaused by this call, to let it suspend */
+    int fd;
+    uint64_t image_bytes; /* written by the backend (its live passes) */
+    uint64_t pass_t0_ns;  /* when the backend's current pass began */
+    bool logdirty;        /* turned on by this call */
     uint64_t t0_ns, pause_ns;
     struct keel_migrate_pass *passes;
     size_t n_passes;
@@ -253,11 +261,10 @@ write_p2m(struct sender *s)
     return rc;
 }
 
-/* Everything before memory: headers and the static records. */
+/* The toolstack's layers, up to where the image begins. */
 static int
-write_start(struct sender *s)
+write_headers(struct sender *s)
 {
-    bool pv = s->type == KEEL_DOMAIN_PV;
     int rc = 0;
 
     if (!(s->opts->flags & KEEL_SAVE_NO_XL_HEADER))
@@ -266,6 +273,16 @@ write_start(struct sender *s)
         rc = keel_stream_write_libxl_header(s->w);
     if (rc == 0)
         rc = keel_stream_write_empty(s->w, KEEL_LIBXL_LIBXC_CONTEXT);
+    return rc;
+}
+
+/* Everything before memory: headers and the static records. */
+static int
+write_start(struct sender *s)
+{
+    bool pv = s->type == KEEL_DOMAIN_PV;
+    int rc = write_headers(s);
+
     if (rc == 0)
         rc = keel_stream_write_image_header(s->w, keel__mig_dhdr_type(s->type),
                                             s->xen_major, s->xen_minor);
@@ -392,12 +409,22 @@ pause_domain(struct sender *s)
     return rc;
 }
 
+/* Undoes this call's pause, or the backend's suspend (and, for a guest
+ * that was paused when the call began, pauses it again). */
 static int
 unpause_domain(struct sender *s)
 {
     int rc = 0;
 
-    if (s->paused) {
+    if (s->suspended) {
+        rc = keel_hv_domain_resume(s->hv, s->domid);
+        s->suspended = rc != 0;
+    }
+    if (rc == 0 && s->unpaused) {
+        rc = keel_hv_domain_pause(s->hv, s->domid);
+        s->unpaused = rc != 0;
+    }
+    if (rc == 0 && s->paused) {
         rc = keel_hv_domain_unpause(s->hv, s->domid);
         s->paused = rc != 0;
     }
@@ -422,7 +449,7 @@ add_pass(struct sender *s, uint64_t pages, uint64_t bytes, uint64_t ns,
     p->send_ns = ns;
     p->dirty_pages = dirty;
     p->total_pages = s->nr_pfns;
-    p->total_bytes = keel_stream_writer_offset(s->w);
+    p->total_bytes = keel_stream_writer_offset(s->w) + s->image_bytes;
     s->prog.pass = *p;
     s->prog.passes = (uint32_t)s->n_passes;
     s->prog.bytes_total = p->total_bytes + dirty * MIG_PAGE_BYTES;
@@ -557,6 +584,75 @@ write_stream(struct sender *s)
     return rc;
 }
 
+/* The backend's live passes (xen: libxenguest's loop) are decided by
+ * keel's policy, and reported, as the sim's are. The backend counts
+ * pages; bytes are reckoned as a PAGE_DATA would carry them. */
+static enum keel_hv_pass_decision
+image_pass(void *opaque, uint32_t pass, uint64_t sent, uint64_t dirty)
+{
+    struct sender *s = opaque;
+    uint64_t now = keel__mono_ns();
+    enum keel_migrate_decision d;
+    const char *why = NULL;
+    int rc;
+
+    (void)pass;
+    s->image_bytes += sent * MIG_PAGE_BYTES;
+    rc = add_pass(s, sent, sent * MIG_PAGE_BYTES, now - s->pass_t0_ns, dirty);
+    s->pass_t0_ns = now;
+    if (rc) /* cancelled by the progress callback, or out of memory */
+        return KEEL_HV_PASS_ABORT;
+    d = keel_migrate_policy_decide(s->policy, s->passes, s->n_passes, &why);
+    if (d == KEEL_MIGRATE_CONTINUE)
+        return KEEL_HV_PASS_CONTINUE;
+    if (d == KEEL_MIGRATE_STOP) {
+        keel_debug(s->ctx, "domain %u: last live pass after pass %zu: %s",
+                   s->domid, s->n_passes - 1, why ? why : "policy");
+        s->pause_ns = now; /* the downtime: the last pass, then paused */
+        return KEEL_HV_PASS_LAST;
+    }
+    keel_error(s->ctx, KEEL_ETIMEDOUT,
+               "live migration of domain %u given up after pass %zu: %s",
+               s->domid, s->n_passes - 1, why ? why : "the policy said so");
+    return KEEL_HV_PASS_ABORT;
+}
+
+/* The whole stream when the backend writes the image (xen: libxenguest
+ * runs the live passes and suspends the guest): keel writes the layers
+ * around it. The guest is left suspended when it returns 0. */
+static int
+write_stream_image(struct sender *s)
+{
+    struct keel_hv_dominfo info;
+    unsigned int flags =
+        s->opts->flags & KEEL_SAVE_LIVE ? KEEL_HV_IMAGE_LIVE : 0;
+    struct keel_hv_image_policy policy = {.pass = image_pass, .opaque = s};
+    int rc = write_headers(s);
+
+    if (rc == 0)
+        rc = report(s, KEEL_MIGRATE_PHASE_SETUP);
+    /* A paused guest cannot suspend itself: let it run meanwhile. */
+    if (rc == 0 && s->was_paused) {
+        rc = keel_hv_domain_unpause(s->hv, s->domid);
+        s->unpaused = rc == 0;
+    }
+    if (rc == 0) {
+        rc = report(s, KEEL_MIGRATE_PHASE_MEMORY);
+        s->pass_t0_ns = s->pause_ns = keel__mono_ns();
+    }
+    if (rc == 0)
+        rc = keel_hv_image_save(s->hv, s->domid, s->fd, flags, &policy);
+    /* Suspended or not, whatever happened: finish() must know. */
+    if (keel_hv_domain_info(s->hv, s->domid, &info) == 0 &&
+        (info.flags & KEEL_DOMF_SHUTDOWN) &&
+        info.shutdown_reason == KEEL_SHUTDOWN_SUSPEND)
+        s->suspended = true;
+    if (rc == 0)
+        rc = keel_stream_write_empty(s->w, KEEL_LIBXL_END);
+    s->prog.downtime_ns = keel__mono_ns() - s->pause_ns;
+    return rc;
+}
+
 /* --- begin, finish --- */
 
 static int
@@ -589,7 +685,11 @@ begin(struct sender *s, const char *job)
         s->xen_major = phys.xen_major;
         s->xen_minor = phys.xen_minor;
         s->nr_pfns = max_pfn + 1;
-        s->prog.bytes_total = s->nr_pfns * MIG_PAGE_BYTES;
+        /* The frames to send: all up to the highest on the sim; where
+         * the backend writes the image, what the domain holds (a PVH
+         * domain's highest frame lies near 4 GiB whatever its size). */
+        s->prog.bytes_total =
+            (s->hv_image ? info.tot_kb / 4 : s->nr_pfns) * MIG_PAGE_BYTES;
     }
     pthread_mutex_unlock(&s->host->lock);
     return rc;
@@ -625,6 +725,15 @@ finish(struct sender *s, int rc, enum leave leave)
     if (s->logdirty)
         cleanup_step(s, &rc, keel_hv_logdirty_disable(s->hv, s->domid), false,
                      "turning log-dirty off");
+    if (rc == 0 && leave == LEAVE_PAUSED && s->suspended) {
+        /* Paused first, so that the resumed guest stays paused. */
+        cleanup_step(s, &rc, keel_hv_domain_pause(s->hv, s->domid), true,
+                     "pausing");
+        if (rc == 0)
+            cleanup_step(s, &rc, keel_hv_domain_resume(s->hv, s->domid), true,
+                         "resuming");
+        s->suspended = false;
+    }
     if (rc || leave == LEAVE_RUNNING)
         cleanup_step(s, &rc, unpause_domain(s), leave == LEAVE_RUNNING,
                      "unpausing");
@@ -677,13 +786,14 @@ sender_init(struct sender *s, struct keel_host *host, uint32_t domid,
     s->domid = domid;
     s->opts = opts ? opts : defaults;
     s->policy = s->opts->policy;
+    s->hv_image = keel_hv_has_image_ops(host->hv);
     s->t0_ns = keel__mono_ns();
     return 0;
 }
 
 static int
-check_opts(struct keel_ctx *ctx, const struct keel_save_opts *o, bool migrate,
-           int recv_fd)
+check_opts(struct keel_ctx *ctx, struct keel_hv *hv,
+           const struct keel_save_opts *o, bool migrate, int recv_fd)
 {
     unsigned int known = KEEL_SAVE_LIVE | KEEL_SAVE_LEAVE_PAUSED |
                          KEEL_SAVE_LEAVE_RUNNING | KEEL_SAVE_NO_XL_HEADER;
@@ -702,6 +812,11 @@ check_opts(struct keel_ctx *ctx, const struct keel_save_opts *o, bool migrate,
         (o->flags & (KEEL_SAVE_LEAVE_PAUSED | KEEL_SAVE_LEAVE_RUNNING)))
         return keel_error(ctx, KEEL_EINVAL,
                           "a migrated domain leaves this host: no LEAVE flag");
+    if (o->checkpoints && keel_hv_has_image_ops(hv))
+        return keel_error(ctx, KEEL_ENOTSUP,
+                          "checkpointed streams (Remus, COLO) are not "
+                          "supported on the %s backend",
+                          keel_hv_name(hv));
     if (o->checkpoints && o->interval_ms > 3600 * 1000)
         return keel_error(ctx, KEEL_ERANGE,
                           "checkpoint interval %u ms is over an hour",
@@ -781,7 +896,7 @@ send_domain(struct keel_host *host, uint32_t domid, int fd, int recv_fd,
     }
     sender_init(&s, host, domid, opts, &none);
     keel__enter(host->ctx);
-    rc = check_opts(host->ctx, s.opts, migrate, recv_fd);
+    rc = check_opts(host->ctx, host->hv, s.opts, migrate, recv_fd);
     if (rc) {
         keel__leave(host->ctx);
         return rc;
@@ -799,16 +914,17 @@ send_domain(struct keel_host *host, uint32_t domid, int fd, int recv_fd,
     s.span = malloc(MIG_SPAN_MAX * sizeof(*s.span));
     rc = s.span ? keel_stream_writer_new(s.ctx, fd, &s.w)
                 : keel_error(s.ctx, KEEL_ENOMEM, "out of memory");
+    s.fd = fd;
     if (rc == 0)
-        rc = write_stream(&s);
+        rc = s.hv_image ? write_stream_image(&s) : write_stream(&s);
     if (rc == 0)
         rc = report(&s, KEEL_MIGRATE_PHASE_DONE);
     if (rc == 0 && migrate) {
         bool resume;
 
         rc = hand_over(&s, recv_fd, fd, &resume);
-        if (rc && !resume)
-            s.paused = false; /* finish() must not unpause it */
+        if (rc && !resume) /* finish() must not let it run */
+            s.paused = s.suspended = s.unpaused = false;
     } else if (rc && migrate) {
         refused(&s, recv_fd);
         /* The receiver sees the end of the stream and gives up. */

@@ -545,6 +545,23 @@ keel_stream_read(struct keel_stream_reader *r, struct keel_stream_item *it)
     return rc;
 }
 
+KEEL_EXPORT int
+keel_stream_reader_skip_image(struct keel_stream_reader *r)
+{
+    int rc = 0;
+
+    keel__enter(r->ctx);
+    if (r->fd < 0 || r->state != RD_IMAGE_HDR || r->image_read || r->have)
+        rc = keel_error(r->ctx, KEEL_EINVAL,
+                        "offset %" PRIu64 ": the image can be handed over "
+                        "only right after LIBXC_CONTEXT",
+                        r->offset);
+    else
+        r->state = RD_LIBXL_REC;
+    keel__leave(r->ctx);
+    return rc;
+}
+
 /* --- construction --- */
 
 static int

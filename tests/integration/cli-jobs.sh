@@ -298,6 +298,29 @@ ok sched-credit2 -d big # still there
 ok job-list
 grep -qE "^[0-9]+ +save +big +cancelled " "$dir/out" || fail "no cancelled job: $(cat "$dir/out")"
 
+# --- migrate: live, to a copy on this host -----------------------------------------
+
+guest mover 64 2
+ok domid mover
+old=$(cat "$dir/out")
+k migrate mover localhost
+[ "$st" -eq 0 ] || fail "migrate: $(cat "$dir/err")"
+grep -qE '^migrate: job [0-9]+: done 100%' "$dir/err" || fail "migrate: no progress: $(cat "$dir/err")"
+grep -qE '^Migrated as domain [0-9]+$' "$dir/out" || fail "migrate: $(cat "$dir/out")"
+new=$(sed -n 's/^Migrated as domain //p' "$dir/out")
+[ "$new" != "$old" ] || fail "migrate: the copy kept domid $old"
+ok domid mover
+[ "$(cat "$dir/out")" = "$new" ] || fail "mover is domain $(cat "$dir/out"), not $new"
+ok list
+[ "$(grep -c '^mover ' "$dir/out")" -eq 1 ] || fail "list after migrate: $(cat "$dir/out")"
+! grep -q 'incoming' "$dir/out" || fail "a copy's name is left: $(cat "$dir/out")"
+k migrate --policy keel --downtime 50 mover localhost
+[ "$st" -eq 0 ] || fail "migrate --policy keel: $(cat "$dir/err")"
+refused_like 2 "usage: keel migrate" migrate mover
+refused_like 1 "migration to another machine is not supported" migrate mover elsewhere
+refused_like 1 "policy takes xen or keel" migrate --policy fast mover localhost
+refused_like 1 "no domain called 'nosuch'" migrate nosuch localhost
+
 # --- no keeld --------------------------------------------------------------------------
 
 stop_keeld

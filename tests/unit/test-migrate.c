@@ -526,6 +526,58 @@ START_TEST(live_refused_source_runs)
 }
 END_TEST
 
+/* --- within one host --- */
+
+/* The copy gets a new domid and, once the source is gone, its name and
+ * uuid; its memory is the source's. */
+START_TEST(local_keeps_name_and_uuid)
+{
+    struct keel_domain_info src_info, info;
+    char before[33], after[33];
+    uint32_t src, dst = 0, again = 0, found = 0;
+
+    hosts_open_clock(false);
+    src = make(&A, "homebody", KEEL_DOMAIN_PVH, 8, 0);
+    OK(keel_domain_info(A.host, src, &src_info));
+    digest(&A, src, before);
+    OK(keel_domain_migrate_local(A.host, src, NULL, &dst));
+    ck_assert_uint_ne(dst, src);
+    ck_assert_uint_eq(n_domains(&A), 2); /* Domain-0 and the copy */
+    OK(keel_domain_info(A.host, dst, &info));
+    ck_assert_str_eq(info.name, "homebody");
+    ck_assert_mem_eq(info.uuid, src_info.uuid, 16);
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_RUNNING);
+    OK(keel_domain_lookup(A.host, "homebody", &found));
+    ck_assert_uint_eq(found, dst);
+    digest(&A, dst, after);
+    ck_assert_str_eq(before, after);
+    /* Nothing of the first one is in the way of a second. */
+    OK(keel_domain_migrate_local(A.host, dst, NULL, &again));
+    OK(keel_domain_info(A.host, again, &info));
+    ck_assert_str_eq(info.name, "homebody");
+    ck_assert_mem_eq(info.uuid, src_info.uuid, 16);
+}
+END_TEST
+
+/* A domain already named NAME--incoming: refused before anything moves,
+ * and the source runs on. */
+START_TEST(local_refused_source_runs)
+{
+    uint32_t src, dst = 7;
+
+    hosts_open_clock(false);
+    src = make(&A, "busy", KEEL_DOMAIN_PV, 8, 0);
+    make(&A, "busy--incoming", KEEL_DOMAIN_PV, 8, 0);
+    th_assert_err(keel_domain_migrate_local(A.host, src, NULL, &dst),
+                  KEEL_EEXIST, "busy--incoming");
+    ck_assert_uint_eq(dst, KEEL_DOMID_INVALID);
+    ck_assert_int_eq(state_of(&A, src), KEEL_DOMAIN_RUNNING);
+    ck_assert_uint_eq(n_domains(&A), 3);
+    th_assert_err(keel_domain_migrate_local(A.host, 0, NULL, NULL), KEEL_EPERM,
+                  "Domain-0");
+}
+END_TEST
+
 /* keel's policy with a downtime cap gives up on a guest that dirties
  * faster than the link: the source keeps running. */
 static enum keel_migrate_decision
@@ -1156,6 +1208,8 @@ suite(void)
     tcase_add_test(tc, live_pv_xen_policy);
     tcase_add_test(tc, live_hvm_keel_policy);
     tcase_add_test(tc, live_refused_source_runs);
+    tcase_add_test(tc, local_keeps_name_and_uuid);
+    tcase_add_test(tc, local_refused_source_runs);
     tcase_add_test(tc, live_abort_source_runs);
     tcase_add_test(tc, checkpoints_and_failover);
     tcase_add_test(tc, failover_through_migrate_receive);

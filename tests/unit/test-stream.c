@@ -666,6 +666,59 @@ START_TEST(pipe_reader)
 }
 END_TEST
 
+/* A backend that reads the image itself (xen: xc_domain_restore) gets
+ * the descriptor right after LIBXC_CONTEXT, and the reader goes on with
+ * the libxl records after the image. */
+START_TEST(image_read_elsewhere)
+{
+    struct keel_stream_writer *w;
+    struct keel_stream_reader *r;
+    struct keel_stream_item it;
+    uint64_t img_start, img_end;
+    int fd = memfd_create("s", MFD_CLOEXEC), n = 0;
+    uint8_t image[256];
+    char tail[4];
+
+    ck_assert_int_ge(fd, 0);
+    OK(keel_stream_writer_new(th_ctx(), fd, &w));
+    OK(keel_stream_write_libxl_header(w));
+    OK(keel_stream_write_empty(w, KEEL_LIBXL_LIBXC_CONTEXT));
+    img_start = keel_stream_writer_offset(w);
+    OK(keel_stream_write_image_header(w, KEEL_STREAM_DHDR_X86_HVM, 4, 17));
+    OK(keel_stream_write_empty(w, KEEL_XC_STATIC_DATA_END));
+    OK(keel_stream_write_empty(w, KEEL_XC_END));
+    img_end = keel_stream_writer_offset(w);
+    OK(keel_stream_write_empty(w, KEEL_LIBXL_END));
+    keel_stream_writer_free(w);
+    ck_assert_int_eq(write(fd, "NEXT", 4), 4);
+    ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+
+    OK(keel_stream_reader_new(th_ctx(), fd, KEEL_STREAM_AUTO, &r));
+    ck_assert_int_eq(keel_stream_read(r, &it), 1); /* the libxl header */
+    th_assert_err(keel_stream_reader_skip_image(r), KEEL_EINVAL,
+                  "LIBXC_CONTEXT");
+    ck_assert_int_eq(keel_stream_read(r, &it), 1);
+    ck_assert_uint_eq(it.type, KEEL_LIBXL_LIBXC_CONTEXT);
+    /* The descriptor is at the image's first byte: "the backend" reads
+     * it, exactly. */
+    ck_assert_uint_le(img_end - img_start, sizeof(image));
+    ck_assert_int_eq(read(fd, image, img_end - img_start),
+                     (ssize_t)(img_end - img_start));
+    ck_assert_uint_eq(image[0], 0xFF); /* the image header's marker */
+    OK(keel_stream_reader_skip_image(r));
+    while (keel_stream_read(r, &it) == 1) {
+        ck_assert_int_eq(it.kind, KEEL_STREAM_ITEM_LIBXL_RECORD);
+        ck_assert_uint_eq(it.type, KEEL_LIBXL_END);
+        n++;
+    }
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(read(fd, tail, sizeof(tail)), 4);
+    ck_assert_mem_eq(tail, "NEXT", 4);
+    keel_stream_reader_free(r);
+    close(fd);
+}
+END_TEST
+
 static int
 stop_at_third(void *opaque, const struct keel_stream_item *it)
 {
@@ -962,6 +1015,7 @@ main(void)
     tcase_add_test(tc, unknown_optional_skipped);
     tcase_add_test(tc, describe);
     tcase_add_test(tc, pipe_reader);
+    tcase_add_test(tc, image_read_elsewhere);
     tcase_add_test(tc, verify_file);
     tcase_add_test(tc, verify_pipe_trailing);
     tcase_add_test(tc, lying_length);

@@ -128,11 +128,13 @@ METHODS = [
     ("domain.restore", ["file", "name?", "paused?"], "PATH:file",
      "Starts a job restoring a domain from `file`, optionally under another "
      "`name`, paused. Returns {'job'}: wait_job() returns {'domid'}."),
-    ("domain.migrate_local", ["domain", "socket", "policy?", "downtime_ms?"],
+    ("domain.migrate_local", ["domain", "socket?", "policy?", "downtime_ms?"],
      "PATH:socket",
      "Starts a job migrating the domain to the keeld listening on `socket` "
-     "(its keeld.sock) on this machine; `policy` \"xen\" (default) or "
-     "\"keel\", `downtime_ms` the keel policy's target. Returns {'job'}."),
+     "(its keeld.sock) on this machine, or without `socket` to a copy on "
+     "this host that takes the domain's name and uuid; `policy` \"xen\" "
+     "(default) or \"keel\", `downtime_ms` the keel policy's target. "
+     "Returns {'job'}: wait_job() returns {'domid'}."),
     ("domain.migrate_incoming", ["paused?"], "STREAM",
      "keeld to keeld: asks this keeld to receive a migration stream. The "
      "request goes on a connection of its own, which is returned (a "

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -475,6 +476,22 @@ sim_op_domain_create(struct keel_hv *hv, const struct keel_hv_domain_spec *spec,
         return sim_end(s, rc);
     }
     sim_domain_changed(s, d);
+    /* As on Xen, the new domain's store directory starts afresh (hv.h). */
+    {
+        bool had = keel__error_isset(s->ctx);
+        char path[64];
+
+        snprintf(path, sizeof(path), "/local/domain/%u", domid);
+        rc = sim_store_remove(s->ctx, s->store, path);
+        if (rc == 0)
+            sim_watch_fire(s, path, true);
+        else if (rc == KEEL_ENOENT) { /* the usual case: nothing there */
+            keel__error_unrecord(s->ctx, had);
+            rc = 0;
+        }
+    }
+    if (rc)
+        return sim_end(s, rc);
     *domid_r = domid;
     return sim_end(s, 0);
 }
