@@ -136,7 +136,7 @@ xt_dom0_cpio() {
     rm -rf "$o" && mkdir -p "$o/keeltest" "$o/etc/keel-test"
     cp -a "$XT_WORK/keel-dest/." "$o/"
     install -m 755 "$XT_DIR/dom0/init" "$o/init"
-    install -m 755 "$XT_DIR"/dom0/*.sh "$XT_DIR"/dom0/*.py "$o/keeltest/"
+    install -m 755 "$XT_DIR"/dom0/*.sh "$o/keeltest/"
     install -m 644 "$XT_DIR"/dom0/*.cfg "$o/etc/keel-test/"
     (cd "$o" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
         >"$XT_WORK/overlay.cpio" || xt_die "cpio of the overlay"
