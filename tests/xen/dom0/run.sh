@@ -30,7 +30,7 @@ err=/tmp/step.err
 mkdir -p "$save" /run/keel-test
 mount -t tmpfs -o size=400m save "$save"
 
-passed=0 failed=0 why= dom=
+passed=0 failed=0 why= dom= klines=0
 keeld_pid=
 
 now() { date +%s.%N; }
@@ -43,6 +43,7 @@ step() {
     shift
     echo "STEP-BEGIN $name"
     why= dom= t0=$(now)
+    klines=$(cat "$klog" 2>/dev/null | wc -l)
     : >"$out"
     : >"$err"
     "$@"
@@ -66,8 +67,11 @@ context() {
         tail -n 4 "$con/guest-$dom.log" | sed 's/^/  | /'
     fi
     if [ -n "$keeld_pid" ] && [ -s "$klog" ]; then
-        echo "  | keeld.log (last 15 lines):"
-        tail -n 15 "$klog" | sed 's/^/  | /'
+        # What keeld logged during the step, but for connection chatter.
+        echo "  | keeld.log during the step (at most 30 lines):"
+        tail -n +$((klines + 1)) "$klog" |
+            grep -Ev 'debug: conn [0-9]+ (from|closed)|: conn [0-9]+ \(uid' |
+            tail -n 30 | sed 's/^/  | /'
     fi
 }
 
