@@ -22,9 +22,10 @@
  * the rest of its store nodes and unpauses it. Any failure destroys what
  * was made, so nothing is left behind.
  *
- * PVH guests get no ACPI tables (libxl builds them with its own libacpi,
- * which libxenguest does not export): Linux boots without them on one
- * vCPU, and finds further vCPUs through Xen's vCPU hypercalls. HVM guests
+ * PVH guests get no ACPI tables yet (libxl builds them with its own
+ * libacpi, which libxenguest does not export). Without a MADT, Linux never
+ * installs its Xen timer: the guest prints its first lines and then
+ * blocks for good, so PVH guests do not work yet (issue 8). HVM guests
  * need a device model, which this backend does not start: refused.
  */
 #include "config.h"

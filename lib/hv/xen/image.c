@@ -147,7 +147,7 @@ logdirty_failed(struct xen *x)
     bool failed;
 
     pthread_mutex_lock(&x->log.lock);
-    failed = strstr(x->log.last, "logdirty") != NULL;
+    failed = x->log.logdirty_failed;
     pthread_mutex_unlock(&x->log.lock);
     return failed;
 }

@@ -24,6 +24,10 @@ log_vmessage(struct xentoollog_logger *logger, xentoollog_level level,
         pthread_mutex_lock(&l->lock);
         size_t len = strlen(msg);
 
+        /* Kept apart: later messages ("Save failed") overwrite last. */
+        if (strstr(msg, "logdirty"))
+            l->logdirty_failed = true;
+
         memcpy(l->last, msg, len + 1); /* both 256 bytes */
         if (errnoval > 0 && len + 4 < sizeof(l->last))
             snprintf(l->last + len, sizeof(l->last) - len, " (%s)",
@@ -55,6 +59,7 @@ xen_log_clear(struct xen *x)
 {
     pthread_mutex_lock(&x->log.lock);
     x->log.last[0] = '\0';
+    x->log.logdirty_failed = false;
     pthread_mutex_unlock(&x->log.lock);
 }
 

@@ -53,6 +53,7 @@ struct xen_log {
     struct keel_ctx *ctx;
     pthread_mutex_t lock;
     char last[256];
+    bool logdirty_failed; /* since the last xen_log_clear */
 };
 
 struct xen {
