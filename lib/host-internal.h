@@ -81,12 +81,6 @@ struct keel_host {
 #define KEEL__ST_LIVE                                                          \
     (KEEL__ST(KEEL_DOMAIN_RUNNING) | KEEL__ST(KEEL_DOMAIN_PAUSED))
 
-/* host.c: the monotonic clock in ns (for durations) and ms (for
- * timeouts), and the wall clock in ns since the epoch (for start times). */
-uint64_t keel__mono_ns(void);
-uint64_t keel__mono_ms(void);
-uint64_t keel__wall_ns(void);
-
 /* host.c: locking */
 void keel__host_begin(struct keel_host *host);
 int keel__host_end(struct keel_host *host, int rc);

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "host-internal.h"
@@ -40,35 +39,6 @@ KEEL_EXPORT const char *
 keel_domain_event_type_name(enum keel_domain_event_type type)
 {
     return keel__enum_to_name(event_names, ARRAY_SIZE(event_names), type);
-}
-
-/* --- clocks --- */
-
-static uint64_t
-clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t
-keel__mono_ns(void)
-{
-    return clock_ns(CLOCK_MONOTONIC);
-}
-
-uint64_t
-keel__mono_ms(void)
-{
-    return keel__mono_ns() / 1000000u;
-}
-
-uint64_t
-keel__wall_ns(void)
-{
-    return clock_ns(CLOCK_REALTIME);
 }
 
 /* --- locking --- */

@@ -93,4 +93,10 @@ char *keel__sprintf(struct keel_ctx *ctx, const char *fmt, ...)
 /* Parses an unsigned decimal integer that fills the whole string. */
 bool keel__parse_u64(const char *s, uint64_t *v_r);
 
+/* util.c: the monotonic clock in ns (for durations) and ms (for
+ * timeouts), and the wall clock in ns since the epoch (for start times). */
+uint64_t keel__mono_ns(void);
+uint64_t keel__mono_ms(void);
+uint64_t keel__wall_ns(void);
+
 #endif /* KEEL_INTERNAL_H */

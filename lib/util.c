@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <keel/hv.h>
 
@@ -197,4 +198,33 @@ keel__parse_u64(const char *s, uint64_t *v_r)
     }
     *v_r = v;
     return true;
+}
+
+/* --- clocks --- */
+
+static uint64_t
+clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+keel__mono_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t
+keel__mono_ms(void)
+{
+    return keel__mono_ns() / 1000000u;
+}
+
+uint64_t
+keel__wall_ns(void)
+{
+    return clock_ns(CLOCK_REALTIME);
 }

@@ -199,9 +199,9 @@ xen_rings_publish(struct xen *x, struct xs_handle *xsh, uint32_t domid,
 
 /* PVH: RAM below the special pages (and above 4 GiB for the rest), the
  * special pages reserved; the builder hands the map to the guest. */
-static int
-pvh_layout(struct xen *x, uint32_t domid, struct xc_dom_image *dom,
-           uint64_t mem_bytes, struct e820entry e820[3], unsigned int *n_r)
+static void
+pvh_layout(struct xc_dom_image *dom, uint64_t mem_bytes,
+           struct e820entry e820[3], unsigned int *n_r)
 {
     uint64_t low = mem_bytes, high = 0;
     unsigned int n = 0;
@@ -228,8 +228,6 @@ pvh_layout(struct xen *x, uint32_t domid, struct xc_dom_image *dom,
         e820[n++] = (struct e820entry){
             .addr = 1ull << 32, .size = high - (1ull << 32), .type = E820_RAM};
     *n_r = n;
-    return 0;
-    (void)x, (void)domid;
 }
 
 static int
@@ -268,7 +266,7 @@ build_image(struct xen *x, uint32_t domid,
     STEP(xc_dom_parse_image(dom), "the kernel is not a Xen guest kernel: "
                                   "xc_dom_parse_image");
     if (rc == 0 && pvh)
-        rc = pvh_layout(x, domid, dom, spec->mem_kb << 10, e820, &n_e820);
+        pvh_layout(dom, spec->mem_kb << 10, e820, &n_e820);
     STEP(xc_dom_mem_init(dom, (unsigned int)mem_mb), "xc_dom_mem_init");
     STEP(xc_dom_boot_mem_init(dom), "populating the guest's memory");
     if (rc == 0 && pvh) {

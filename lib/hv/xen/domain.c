@@ -7,7 +7,7 @@
 
 #include "xen.h"
 
-void
+static void
 xen_dominfo_fill(const xc_domaininfo_t *xi, struct keel_hv_dominfo *info)
 {
     memset(info, 0, sizeof(*info));

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "xen.h"
 
@@ -41,15 +40,6 @@ struct image {
     const struct keel_hv_image_policy *policy; /* save: NULL for Xen's */
     uint64_t written;                          /* pages, by libxenguest */
 };
-
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int
 image_open(struct xen *x, uint32_t domid, struct image *im)
@@ -102,7 +92,7 @@ static int
 suspend_cb(void *data)
 {
     struct image *im = data;
-    uint64_t end = mono_ms() + SUSPEND_TIMEOUT_MS;
+    uint64_t end = keel__mono_ms() + SUSPEND_TIMEOUT_MS;
     char path[64];
     int reason = -1, st;
 
@@ -113,7 +103,7 @@ suspend_cb(void *data)
                   strerror(errno));
         return 0;
     }
-    while ((st = shutdown_state(im, &reason)) == 1 && mono_ms() < end)
+    while ((st = shutdown_state(im, &reason)) == 1 && keel__mono_ms() < end)
         (void)poll(NULL, 0, 10);
     if (st == 0 && reason == SHUTDOWN_suspend) {
         im->suspended = true;

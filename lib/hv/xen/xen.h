@@ -90,7 +90,6 @@ void xen_cpumap_from_xc(const uint8_t *xc, int max_cpus,
 uint8_t *xen_cpumap_to_xc(const struct keel_cpumap *map, int max_cpus);
 
 /* --- domain.c --- */
-void xen_dominfo_fill(const xc_domaininfo_t *xi, struct keel_hv_dominfo *info);
 int xen_op_domain_destroy(struct keel_hv *hv, uint32_t domid);
 int xen_op_domain_pause(struct keel_hv *hv, uint32_t domid);
 int xen_op_domain_unpause(struct keel_hv *hv, uint32_t domid);
