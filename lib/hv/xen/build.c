@@ -241,7 +241,7 @@ build_image(struct xen *x, uint32_t domid,
     uint64_t mem_mb = spec->mem_kb / 1024;
     int rc = 0;
 
-    xen_log_clear(x);
+    xen_log_clear(&x->log);
     dom = xc_dom_allocate(x->xch, spec->cmdline ? spec->cmdline : "", NULL);
     if (!dom)
         return xen_fail(x, "xc_dom_allocate");
@@ -385,7 +385,7 @@ xen_op_domain_create(struct keel_hv *hv, const struct keel_hv_domain_spec *spec,
         cfg.arch.emulation_flags = XEN_X86_EMU_LAPIC;
     }
     domid = spec->domid == KEEL_DOMID_INVALID ? 0 : spec->domid;
-    xen_log_clear(x);
+    xen_log_clear(&x->log);
     if (xc_domain_create(x->xch, &domid, &cfg))
         return xen_fail(x, "xc_domain_create");
     rc = store_skeleton(x, domid);

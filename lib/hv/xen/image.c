@@ -6,9 +6,10 @@
  * to xc_domain_save / xc_domain_restore for the image in between, so
  * keel's files and Xen's are the same bytes where Xen defines them.
  *
- * These ops run without the hv handle's lock (hv.h), beside other ops:
- * each opens a xenctrl and a xenstore handle of its own and leaves struct
- * xen alone but for its logger.
+ * These ops run without the hv handle's lock (hv.h), beside other ops
+ * (a migration within the host runs a save and a restore at once): each
+ * opens a xenctrl and a xenstore handle of its own, with a logger of its
+ * own, and leaves struct xen alone.
  *
  * Suspending: libxenguest asks (the suspend callback) once the live
  * passes are over, or at once for a plain save. The guest is asked as
@@ -32,6 +33,7 @@
 
 struct image {
     struct xen *x;
+    struct xen_log log; /* libxenguest's messages for this op alone */
     xc_interface *xch;
     struct xs_handle *xsh;
     uint32_t domid;
@@ -47,13 +49,17 @@ image_open(struct xen *x, uint32_t domid, struct image *im)
     memset(im, 0, sizeof(*im));
     im->x = x;
     im->domid = domid;
-    im->xch = xen_xc_open(x);
-    if (!im->xch)
+    xen_log_init(&im->log, x->ctx);
+    im->xch = xen_xc_open(&im->log);
+    if (!im->xch) {
+        xen_log_dispose(&im->log);
         return keel_error_errno(x->ctx, KEEL_EIO,
                                 "opening Xen's control interface");
+    }
     im->xsh = xs_open(0);
     if (!im->xsh) {
         xc_interface_close(im->xch);
+        xen_log_dispose(&im->log);
         return keel_error_errno(x->ctx, KEEL_EIO, "connecting to xenstored");
     }
     return 0;
@@ -64,6 +70,7 @@ image_close(struct image *im)
 {
     xs_close(im->xsh);
     xc_interface_close(im->xch);
+    xen_log_dispose(&im->log);
 }
 
 /* --- save --- */
@@ -132,13 +139,13 @@ qemu_logdirty_cb(uint32_t domid, unsigned enable, void *data)
 /* Whether libxenguest's last complaint was that log-dirty mode could not
  * be turned on. */
 static bool
-logdirty_failed(struct xen *x)
+logdirty_failed(struct image *im)
 {
     bool failed;
 
-    pthread_mutex_lock(&x->log.lock);
-    failed = x->log.logdirty_failed;
-    pthread_mutex_unlock(&x->log.lock);
+    pthread_mutex_lock(&im->log.lock);
+    failed = im->log.logdirty_failed;
+    pthread_mutex_unlock(&im->log.lock);
     return failed;
 }
 
@@ -183,24 +190,25 @@ xen_op_image_save(struct keel_hv *hv, uint32_t domid, int fd,
         cb.precopy_policy = precopy_cb;
     }
     cb.data = &im;
-    xen_log_clear(x);
     if (xc_domain_save(im.xch, fd, domid,
                        flags & KEEL_HV_IMAGE_LIVE ? XCFLAGS_LIVE : 0, &cb,
                        XC_STREAM_PLAIN, -1)) {
         if (errno == 0)
             errno = EIO;
-        if (!im.suspended && (flags & KEEL_HV_IMAGE_LIVE) && logdirty_failed(x))
+        if (!im.suspended && (flags & KEEL_HV_IMAGE_LIVE) &&
+            logdirty_failed(&im))
             /* A PV guest's log-dirty is shadow paging, which Debian's
              * Xen leaves out (CONFIG_SHADOW_PAGING). */
             errno = EOPNOTSUPP;
-        rc = xen_fail(x, "xc_domain_save(%u)%s", domid,
-                      im.suspended ? ""
-                      : errno == EOPNOTSUPP
-                          ? ": live migration needs log-dirty mode, which "
-                            "this Xen cannot give the domain (for a PV guest "
-                            "it needs shadow paging: CONFIG_SHADOW_PAGING); "
-                            "the guest runs on"
-                          : " (the guest was not suspended)");
+        rc = xen_log_fail(
+            &im.log, "xc_domain_save(%u)%s", domid,
+            im.suspended ? ""
+            : errno == EOPNOTSUPP
+                ? ": live migration needs log-dirty mode, which "
+                  "this Xen cannot give the domain (for a PV guest "
+                  "it needs shadow paging: CONFIG_SHADOW_PAGING); "
+                  "the guest runs on"
+                : " (the guest was not suspended)");
     } else if (!im.suspended) {
         rc = keel_error(x->ctx, KEEL_EIO,
                         "xc_domain_save(%u) ended without the guest "
@@ -255,14 +263,13 @@ xen_op_image_restore(struct keel_hv *hv, uint32_t domid, int fd,
         cb.static_data_done = static_data_done_cb;
         cb.restore_results = restore_results_cb;
         cb.data = &im;
-        xen_log_clear(x);
         if (xc_domain_restore(
                 im.xch, fd, domid, im.rings.store_port, &store_mfn,
                 im.rings.store_domid, im.rings.console_port, &console_mfn,
                 im.rings.console_domid, XC_STREAM_PLAIN, &cb, -1)) {
             if (errno == 0)
                 errno = EIO;
-            rc = xen_fail(x, "xc_domain_restore(%u)", domid);
+            rc = xen_log_fail(&im.log, "xc_domain_restore(%u)", domid);
         }
     }
     if (rc == 0) {

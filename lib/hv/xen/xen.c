@@ -51,16 +51,33 @@ log_progress(struct xentoollog_logger *logger, const char *context,
 static void
 log_destroy(struct xentoollog_logger *logger)
 {
-    (void)logger; /* owned by struct xen */
+    (void)logger; /* owned by its struct xen or struct image */
 }
 
 void
-xen_log_clear(struct xen *x)
+xen_log_init(struct xen_log *l, struct keel_ctx *ctx)
 {
-    pthread_mutex_lock(&x->log.lock);
-    x->log.last[0] = '\0';
-    x->log.logdirty_failed = false;
-    pthread_mutex_unlock(&x->log.lock);
+    memset(l, 0, sizeof(*l));
+    l->vtable.vmessage = log_vmessage;
+    l->vtable.progress = log_progress;
+    l->vtable.destroy = log_destroy;
+    l->ctx = ctx;
+    pthread_mutex_init(&l->lock, NULL);
+}
+
+void
+xen_log_dispose(struct xen_log *l)
+{
+    pthread_mutex_destroy(&l->lock);
+}
+
+void
+xen_log_clear(struct xen_log *l)
+{
+    pthread_mutex_lock(&l->lock);
+    l->last[0] = '\0';
+    l->logdirty_failed = false;
+    pthread_mutex_unlock(&l->lock);
 }
 
 static int
@@ -95,30 +112,51 @@ code_of(int err)
     }
 }
 
-int
-xen_fail(struct xen *x, const char *fmt, ...)
+static int
+fail_v(struct xen_log *l, const char *fmt, va_list ap)
 {
     int err = errno;
     char what[256], last[256];
+
+    vsnprintf(what, sizeof(what), fmt, ap);
+    pthread_mutex_lock(&l->lock);
+    snprintf(last, sizeof(last), "%s", l->last);
+    l->last[0] = '\0';
+    pthread_mutex_unlock(&l->lock);
+    if (last[0])
+        return keel_error(l->ctx, code_of(err), "%s: %s (Xen: %s)", what,
+                          strerror(err), last);
+    return keel_error(l->ctx, code_of(err), "%s: %s", what, strerror(err));
+}
+
+int
+xen_fail(struct xen *x, const char *fmt, ...)
+{
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    rc = fail_v(&x->log, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&x->log.lock);
-    snprintf(last, sizeof(last), "%s", x->log.last);
-    x->log.last[0] = '\0';
-    pthread_mutex_unlock(&x->log.lock);
-    if (last[0])
-        return keel_error(x->ctx, code_of(err), "%s: %s (Xen: %s)", what,
-                          strerror(err), last);
-    return keel_error(x->ctx, code_of(err), "%s: %s", what, strerror(err));
+    return rc;
+}
+
+int
+xen_log_fail(struct xen_log *l, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = fail_v(l, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 xc_interface *
-xen_xc_open(struct xen *x)
+xen_xc_open(struct xen_log *l)
 {
-    return xc_interface_open(&x->log.vtable, &x->log.vtable, 0);
+    return xc_interface_open(&l->vtable, &l->vtable, 0);
 }
 
 /* --- CPU maps --- */
@@ -157,7 +195,7 @@ xen_free(struct xen *x)
         xs_close(x->xsh);
     if (x->xch)
         xc_interface_close(x->xch);
-    pthread_mutex_destroy(&x->log.lock);
+    xen_log_dispose(&x->log);
     free(x);
 }
 
@@ -172,12 +210,8 @@ xen_op_open(struct keel_hv *hv, const struct keel_hv_open_args *args)
     if (!x)
         return keel_error(ctx, KEEL_ENOMEM, "out of memory");
     x->ctx = ctx;
-    x->log.vtable.vmessage = log_vmessage;
-    x->log.vtable.progress = log_progress;
-    x->log.vtable.destroy = log_destroy;
-    x->log.ctx = ctx;
-    pthread_mutex_init(&x->log.lock, NULL);
-    x->xch = xen_xc_open(x);
+    xen_log_init(&x->log, ctx);
+    x->xch = xen_xc_open(&x->log);
     if (!x->xch)
         rc = keel_error_errno(ctx, KEEL_EPERM,
                               "cannot open Xen's control interface "

@@ -15,6 +15,7 @@
  *   build.c   domain_create: the domain, its store directory, the
  *             domain builder (direct kernel boot, PV and PVH), the store
  *             and console rings introduced to xenstored and xenconsoled
+ *   acpi.c    the ACPI tables a PVH guest boots with (acpi.h)
  *   pool.c    CPU pools and scheduler parameters
  *   store.c   the store ops and the event fd (store watches, among them
  *             @releaseDomain, which xenstored fires when a domain shuts
@@ -24,8 +25,8 @@
  *
  * Threads: hv.c serialises every op but the image ops on the handle's
  * lock, so only image.c may run beside another op; it opens its own
- * xenctrl and xenstore handles and touches nothing in struct xen but the
- * logger (which has its own lock).
+ * xenctrl and xenstore handles, with a logger of its own, and touches
+ * nothing in struct xen but its context.
  */
 #ifndef KEEL_HV_XEN_H
 #define KEEL_HV_XEN_H
@@ -78,11 +79,19 @@ xen_of(struct keel_hv *hv)
  * KEEL_ENOTSUP, ...). Reads errno first, so call it straight after. */
 int xen_fail(struct xen *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same for an op with a logger of its own (image.c). */
+int xen_log_fail(struct xen_log *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A logger's life: image.c gives each save or restore its own, so that
+ * two running beside each other (a migration within the host) do not
+ * clear or read each other's last error. */
+void xen_log_init(struct xen_log *l, struct keel_ctx *ctx);
+void xen_log_dispose(struct xen_log *l);
 /* Forgets the library's last logged error (before a call whose failure
  * will be reported). */
-void xen_log_clear(struct xen *x);
-/* Opens a xenctrl handle logging to x's logger (image.c's own handles). */
-xc_interface *xen_xc_open(struct xen *x);
+void xen_log_clear(struct xen_log *l);
+/* Opens a xenctrl handle logging to l. */
+xc_interface *xen_xc_open(struct xen_log *l);
 
 void xen_cpumap_from_xc(const uint8_t *xc, int max_cpus,
                         struct keel_cpumap *map);
