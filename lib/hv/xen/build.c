@@ -15,18 +15,15 @@
  *     channels (store and console, bound to the domains running
  *     xenstored and xenconsoled), the domain builder (libxenguest's
  *     xc_dom_*: kernel and initramfs loaded, memory populated, start info
- *     and page tables or the PVH memory map written), then the store and
- *     console nodes and xs_introduce_domain.
+ *     and page tables, or the PVH ACPI tables and memory map, written),
+ *     then the store and console nodes and xs_introduce_domain.
  *
  * The domain stays paused (Xen creates domains paused); libkeel writes
  * the rest of its store nodes and unpauses it. Any failure destroys what
  * was made, so nothing is left behind.
  *
- * PVH guests get no ACPI tables yet (libxl builds them with its own
- * libacpi, which libxenguest does not export). Without a MADT, Linux never
- * installs its Xen timer: the guest prints its first lines and then
- * blocks for good, so PVH guests do not work yet (issue 8). HVM guests
- * need a device model, which this backend does not start: refused.
+ * HVM guests need a device model,
+ * which this backend does not start: refused.
  */
 #include "config.h"
 
@@ -36,8 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "xen.h"
 
+#include <xen/features.h>
 #include <xen/hvm/params.h> /* after xenctrl.h (in xen.h) */
 
 /* Xen's toolstack lets max memory exceed the guest's by this much, for
@@ -197,14 +196,13 @@ xen_rings_publish(struct xen *x, struct xs_handle *xsh, uint32_t domid,
 
 /* --- the domain builder --- */
 
-/* PVH: RAM below the special pages (and above 4 GiB for the rest), the
- * special pages reserved; the builder hands the map to the guest. */
+/* PVH: RAM below the ACPI tables, the local APIC and the special pages
+ * (and above 4 GiB for the rest); the tables and the special pages
+ * reserved. The builder hands the map to the guest. */
 static void
-pvh_layout(struct xc_dom_image *dom, uint64_t mem_bytes,
-           struct e820entry e820[3], unsigned int *n_r)
+pvh_layout(struct xc_dom_image *dom, uint64_t mem_bytes)
 {
     uint64_t low = mem_bytes, high = 0;
-    unsigned int n = 0;
 
     if (low > PVH_MMIO_START) {
         high = (1ull << 32) + (low - PVH_MMIO_START);
@@ -217,17 +215,71 @@ pvh_layout(struct xc_dom_image *dom, uint64_t mem_bytes,
     dom->highmem_end = high;
     dom->vga_hole_size = 0;
     dom->device_model = false;
-    e820[n++] = (struct e820entry){.addr = 0, .size = low, .type = E820_RAM};
+}
+
+static unsigned int
+pvh_memory_map(const struct xc_dom_image *dom, struct e820entry e820[5])
+{
+    unsigned int n = 0;
+
+    e820[n++] = (struct e820entry){
+        .addr = 0, .size = dom->lowmem_end, .type = E820_RAM};
+    for (int i = 0; i < MAX_ACPI_MODULES && dom->acpi_modules[i].length; i++) {
+        uint64_t at = dom->acpi_modules[i].guest_addr_out;
+        uint64_t page = at & ~(uint64_t)(XC_PAGE_SIZE - 1);
+
+        e820[n++] = (struct e820entry){.addr = page,
+                                       .size = dom->acpi_modules[i].length +
+                                               (at - page),
+                                       .type = E820_ACPI};
+    }
     e820[n++] = (struct e820entry){
         .addr =
             (uint64_t)(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES)
             << XC_PAGE_SHIFT,
         .size = (uint64_t)X86_HVM_NR_SPECIAL_PAGES << XC_PAGE_SHIFT,
         .type = E820_RESERVED};
-    if (high)
-        e820[n++] = (struct e820entry){
-            .addr = 1ull << 32, .size = high - (1ull << 32), .type = E820_RAM};
-    *n_r = n;
+    if (dom->highmem_end)
+        e820[n++] = (struct e820entry){.addr = 1ull << 32,
+                                       .size = dom->highmem_end - (1ull << 32),
+                                       .type = E820_RAM};
+    return n;
+}
+
+/* Hands the builder the guest's ACPI tables (acpi.h): the tables at
+ * XEN_ACPI_BASE, the RSDP in the page after them, where the start info
+ * page points (rsdp_paddr: the builder takes module 0's address). */
+static int
+pvh_acpi(struct xen *x, struct xc_dom_image *dom,
+         const struct keel_hv_domain_spec *spec, struct xen_acpi *acpi)
+{
+    int r = xen_acpi_build(XEN_ACPI_BASE, spec->max_vcpus, acpi);
+
+    if (r == -EINVAL)
+        return keel_error(x->ctx, KEEL_EINVAL,
+                          "a PVH domain has 1 to %d vCPUs, not %u",
+                          XEN_ACPI_MAX_VCPUS, spec->max_vcpus);
+    if (r)
+        return keel_error(x->ctx, KEEL_ENOMEM, "building ACPI tables");
+    /* A Linux kernel without this feature may look for the RSDP only in
+     * the BIOS area below 1 MiB, which is RAM in a PVH guest. */
+    if (strcmp(xc_dom_guest_os(dom), "linux") == 0 &&
+        !xc_dom_feature_get(dom, XENFEAT_linux_rsdp_unrestricted))
+        keel_warn(x->ctx,
+                  "%s: this Linux kernel does not advertise "
+                  "XENFEAT_linux_rsdp_unrestricted: as PVH it may not find "
+                  "its ACPI tables",
+                  spec->kernel);
+    dom->acpi_modules[0] = (struct xc_hvm_firmware_module){
+        .data = acpi->rsdp,
+        .length = XEN_ACPI_RSDP_LEN,
+        .guest_addr_out = (acpi->base + acpi->len + XC_PAGE_SIZE - 1) &
+                          ~(uint64_t)(XC_PAGE_SIZE - 1)};
+    dom->acpi_modules[1] =
+        (struct xc_hvm_firmware_module){.data = acpi->tables,
+                                        .length = (uint32_t)acpi->len,
+                                        .guest_addr_out = acpi->base};
+    return 0;
 }
 
 static int
@@ -235,8 +287,8 @@ build_image(struct xen *x, uint32_t domid,
             const struct keel_hv_domain_spec *spec, struct xen_rings *r)
 {
     bool pvh = spec->type == KEEL_DOMAIN_PVH;
-    struct e820entry e820[3];
-    unsigned int n_e820 = 0;
+    struct xen_acpi acpi = {0};
+    struct e820entry e820[5];
     struct xc_dom_image *dom;
     uint64_t mem_mb = spec->mem_kb / 1024;
     int rc = 0;
@@ -266,14 +318,18 @@ build_image(struct xen *x, uint32_t domid,
     STEP(xc_dom_parse_image(dom), "the kernel is not a Xen guest kernel: "
                                   "xc_dom_parse_image");
     if (rc == 0 && pvh)
-        pvh_layout(dom, spec->mem_kb << 10, e820, &n_e820);
+        pvh_layout(dom, spec->mem_kb << 10);
     STEP(xc_dom_mem_init(dom, (unsigned int)mem_mb), "xc_dom_mem_init");
     STEP(xc_dom_boot_mem_init(dom), "populating the guest's memory");
+    if (rc == 0 && pvh)
+        rc = pvh_acpi(x, dom, spec, &acpi);
     if (rc == 0 && pvh) {
-        STEP(xc_domain_set_memory_map(x->xch, domid, e820, n_e820),
+        unsigned int n = pvh_memory_map(dom, e820);
+
+        STEP(xc_domain_set_memory_map(x->xch, domid, e820, n),
              "xc_domain_set_memory_map");
         dom->e820 = e820;
-        dom->e820_entries = n_e820;
+        dom->e820_entries = n;
     }
     STEP(xc_dom_build_image(dom), "xc_dom_build_image");
     STEP(xc_dom_boot_image(dom), "xc_dom_boot_image");
@@ -283,8 +339,11 @@ build_image(struct xen *x, uint32_t domid,
         r->store_mfn = xc_dom_p2m(dom, dom->xenstore_pfn);
         r->console_mfn = xc_dom_p2m(dom, dom->console_pfn);
     }
-    dom->e820 = NULL; /* on our stack, not the builder's to free */
+    /* On our stack or ours to free, not the builder's. */
+    dom->e820 = NULL;
+    memset(dom->acpi_modules, 0, sizeof(dom->acpi_modules));
     xc_dom_release(dom);
+    xen_acpi_dispose(&acpi);
     return rc;
 }
 
