@@ -42,7 +42,8 @@
  * kind is the job's; uuid and domid are the source's, or for a restore
  * or an incoming migration the new domain's (null until libkeel reports
  * it has built one); leave (save) and paused (restore, incoming) are the
- * request's; phase is "started", "stopcopy" (the source was paused for
+ * request's; socket (migrate_local) is the other keeld's, or null for a
+ * copy on this host; phase is "started", "stopcopy" (the source was paused for
  * the last copy), "done" (the stream is complete: a migration's handover
  * may have begun, a restored domain is whole) or "synced" (a save's file
  * is complete and fsynced, and only then is the source destroyed).
@@ -50,7 +51,10 @@
  * a source that still exists gets log-dirty off and, unless it was paused
  * before the job, is unpaused, and a save file that is not complete is
  * removed; a synced save is finished as asked; a half-built domain is
- * destroyed, a whole restored one finished. What cannot be known is not
+ * destroyed, a whole restored one finished. A migration within this host
+ * leaves its copy beside the source: libkeel's
+ * keel_domain_migrate_local_recover keeps whichever of the two the
+ * handover had reached. What cannot be known is not
  * guessed: a migration's source or destination whose stream was complete
  * may be the copy that runs elsewhere, so it is left paused with a
  * warning (libkeel's rule: never two copies running), and a journal
@@ -473,6 +477,13 @@ journal_text(const struct kd_job *job)
         kd_gen_str(g, job->path);
     else
         yajl_gen_null(g);
+    if (!strcmp(job->kind, "migrate_local")) {
+        kd_gen_str(g, "socket"); /* null: a copy on this host */
+        if (job->path)
+            kd_gen_str(g, job->path);
+        else
+            yajl_gen_null(g);
+    }
     kd_gen_kv_str(g, "phase", kd_journal_phase_names[job->jphase]);
     yajl_gen_map_close(g);
     return gen_take(g);

@@ -5,11 +5,12 @@
  * job, each journal left behind is read and its job rolled back or
  * finished: a save or migration whose source still exists gets log-dirty
  * off, is unpaused if the job paused it, and loses its partial file (a
- * save whose file was complete and synced is finished as asked); a
- * restore or incoming migration loses its half-built domain, or, if its
- * stream was complete, is finished. Every action is logged naming the job
- * and the domain; a journal that cannot be read is logged and left, and
- * an undo that fails keeps its journal for the next start.
+ * save whose file was complete and synced is finished as asked; a
+ * migration within this host first drops its copy, or has the copy take
+ * over if the handover had begun); a restore or incoming migration loses its
+ * half-built domain, or, if its stream was complete, is finished. Every action
+ * is logged naming the job and the domain; a journal that cannot be read is
+ * logged and left, and an undo that fails keeps its journal for the next start.
  */
 #include "config.h"
 
@@ -35,6 +36,7 @@ struct jrec {
     bool was_paused;
     unsigned int flags; /* save: KEEL_SAVE_LEAVE_*; else KEEL_RESTORE_PAUSED */
     char *file;         /* or NULL */
+    bool same_host;     /* migrate_local: the copy is on this host */
     enum journal_phase phase;
 };
 
@@ -107,6 +109,7 @@ jrec_kind(yajl_val root, struct jrec *j)
     static const unsigned int leave_flags[] = {0, KEEL_SAVE_LEAVE_PAUSED,
                                                KEEL_SAVE_LEAVE_RUNNING};
     yajl_val file = jget(root, "file"), paused = jget(root, "paused");
+    yajl_val sock = jget(root, "socket");
     bool save = !strcmp(j->kind, "save");
     bool builds = j->kind[0] == 'r' || !strcmp(j->kind, "migrate_incoming");
     int leave = name_index(leaves, 3, YAJL_GET_STRING(jget(root, "leave")));
@@ -118,6 +121,12 @@ jrec_kind(yajl_val root, struct jrec *j)
         return "a save without its \"file\" or \"leave\"";
     if (builds && !(YAJL_IS_TRUE(paused) || YAJL_IS_FALSE(paused)))
         return "no \"paused\"";
+    /* A journal from before same-host migration has no "socket". */
+    if (sock && !YAJL_IS_NULL(sock) &&
+        (!YAJL_IS_STRING(sock) || YAJL_GET_STRING(sock)[0] != '/'))
+        return "\"socket\" is not an absolute path";
+    j->same_host =
+        !strcmp(j->kind, "migrate_local") && sock && YAJL_IS_NULL(sock);
     if (j->phase == JP_SYNCED && !save)
         return "only a save is \"synced\"";
     if (save)
@@ -261,13 +270,42 @@ finish_save(struct keeld *kd, const struct jrec *j,
     return recover_destroy(kd, j, "the saved domain");
 }
 
+/* A migration within this host: the copy beside the source, if there is
+ * one, is dropped or takes over. true: the copy took over. */
+static bool
+recover_copy(struct keeld *kd, struct jrec *j, bool *ok)
+{
+    enum keel_local_recovery what;
+    uint32_t domid;
+
+    if (keel_domain_migrate_local_recover(kd->host, j->domain, j->uuid,
+                                          j->was_paused, &what, &domid)) {
+        log_warnx(JLOG_FMT ": its copy on this host: %s", JLOG_ARGS(j),
+                  keel_ctx_last_error(kd->ctx));
+        keel_ctx_clear_error(kd->ctx);
+        *ok = false;
+        return false;
+    }
+    if (what == KEEL_LOCAL_RECOVERY_DROPPED)
+        log_info(JLOG_FMT ": destroyed the copy that had not taken over",
+                 JLOG_ARGS(j));
+    if (what == KEEL_LOCAL_RECOVERY_TOOK_OVER)
+        log_info(JLOG_FMT ": the copy had taken over: it is '%s', domain %u",
+                 JLOG_ARGS(j), j->domain, domid);
+    return what == KEEL_LOCAL_RECOVERY_TOOK_OVER;
+}
+
 /* save, migrate_local. true: nothing is left to do. */
 static bool
 recover_source(struct keeld *kd, struct jrec *j)
 {
-    bool save = !strcmp(j->kind, "save"), ok;
+    bool save = !strcmp(j->kind, "save"), ok = true;
     struct keel_domain_info info;
 
+    /* A copy that could be neither dropped nor made the domain may run:
+     * the source stays as it is (never two copies running). */
+    if (j->same_host && (recover_copy(kd, j, &ok) || !ok))
+        return ok;
     if (!jrec_domain(kd, j, &j->domid, &info)) {
         if (save && j->phase < JP_DONE)
             return recover_unlink(j);
@@ -279,7 +317,8 @@ recover_source(struct keeld *kd, struct jrec *j)
     ok = recover_logdirty(kd, j);
     if (save && j->phase == JP_SYNCED)
         return finish_save(kd, j, &info) && ok;
-    if (!save && j->phase >= JP_DONE) {
+    /* On this host the copy is gone by now: the source is the only one. */
+    if (!save && !j->same_host && j->phase >= JP_DONE) {
         log_warnx(JLOG_FMT
                   ": left %s: the stream was complete, so it may "
                   "run at the destination now (never two copies running); "

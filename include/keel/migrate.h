@@ -268,6 +268,34 @@ int keel_domain_migrate_local(struct keel_host *host, uint32_t domid,
                               const struct keel_save_opts *opts,
                               uint32_t *domid_r);
 
+/* What keel_domain_migrate_local_recover found and did. */
+enum keel_local_recovery {
+    KEEL_LOCAL_RECOVERY_NONE = 0,      /* no copy: nothing done */
+    KEEL_LOCAL_RECOVERY_DROPPED = 1,   /* the copy never ran: destroyed; the
+                                          source is as it was left */
+    KEEL_LOCAL_RECOVERY_TOOK_OVER = 2, /* the copy is the domain now */
+};
+
+/* Puts right a migration within this host that its process did not
+ * finish (killed, crashed, the machine lost power), from what the caller
+ * recorded before it began: the source's name and uuid, and whether it
+ * was paused then. It looks for the copy, NAME--incoming:
+ *  - none: nothing to do (NONE);
+ *  - the copy never ran (it is still paused) and the source is there:
+ *    the handover had not happened, so the copy is destroyed (DROPPED);
+ *    the source still needs the caller's undoing (log-dirty off,
+ *    unpaused), as after any failed migration;
+ *  - the copy ran (unpaused: the sender had said go), or the source is
+ *    gone (the sender destroys it only after the handover): the copy
+ *    wins. A source still there is destroyed, never two copies running;
+ *    the copy takes the name and uuid, and is unpaused unless the source
+ *    was paused (TOOK_OVER, *domid_r its domid).
+ * what_r and domid_r may be NULL. */
+int keel_domain_migrate_local_recover(struct keel_host *host, const char *name,
+                                      const uint8_t uuid[16], bool was_paused,
+                                      enum keel_local_recovery *what_r,
+                                      uint32_t *domid_r);
+
 #ifdef __cplusplus
 }
 #endif

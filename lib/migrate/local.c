@@ -5,7 +5,9 @@
  * While both domains exist the copy is NAME--incoming under a temporary
  * uuid, so the host's tables, files and store never hold two domains by
  * one name or uuid; once the sender has destroyed the source, the copy is
- * given both back (keel__dom_rekey).
+ * given both back (keel__dom_rekey). A process that dies in between
+ * leaves both, or the copy alone under its temporary name:
+ * keel_domain_migrate_local_recover puts that right afterwards.
  */
 #include "config.h"
 
@@ -42,6 +44,13 @@ incoming_main(void *arg)
     return NULL;
 }
 
+/* The name the copy has while both domains exist. */
+static void
+copy_name(const char *name, char *copy, size_t len)
+{
+    snprintf(copy, len, "%.100s--incoming", name);
+}
+
 /* The source's name and uuid, and a name for the copy. */
 static int
 prepare(struct keel_host *host, uint32_t domid, char *name, size_t len,
@@ -55,7 +64,7 @@ prepare(struct keel_host *host, uint32_t domid, char *name, size_t len,
                          NULL);
     if (rc == 0) {
         snprintf(name, len, "%s", d->cfg.name);
-        snprintf(copy, copy_len, "%.100s--incoming", d->cfg.name);
+        copy_name(d->cfg.name, copy, copy_len);
         memcpy(uuid, d->uuid, 16);
         if (keel__dom_by_name(host, copy))
             rc = keel_error(host->ctx, KEEL_EEXIST,
@@ -148,6 +157,77 @@ keel_domain_migrate_local(struct keel_host *host, uint32_t domid,
     if (rc == 0 && domid_r)
         *domid_r = in.domid;
     free(in.err);
+    keel__leave(host->ctx);
+    return rc;
+}
+
+/* --- after a process that died mid-way --- */
+
+/* The domain named name, or with uuid: its domid and state, or false. */
+static bool
+find(struct keel_host *host, const char *name, const uint8_t *uuid,
+     uint32_t *domid_r, enum keel_domain_state *state_r)
+{
+    struct keel_domain_info info;
+    struct keel__dom *d;
+    bool found;
+
+    pthread_mutex_lock(&host->lock);
+    d = name ? keel__dom_by_name(host, name) : keel__dom_by_uuid(host, uuid);
+    if (d)
+        *domid_r = d->domid;
+    pthread_mutex_unlock(&host->lock);
+    found = d && keel_domain_info(host, *domid_r, &info) == 0 &&
+            info.state != KEEL_DOMAIN_DYING;
+    keel_ctx_clear_error(host->ctx);
+    if (found)
+        *state_r = info.state;
+    return found;
+}
+
+KEEL_EXPORT int
+keel_domain_migrate_local_recover(struct keel_host *host, const char *name,
+                                  const uint8_t uuid[16], bool was_paused,
+                                  enum keel_local_recovery *what_r,
+                                  uint32_t *domid_r)
+{
+    char copy[KEEL_NAME_MAX + 1];
+    enum keel_domain_state copy_st, src_st;
+    uint32_t copy_id, src_id;
+    bool src;
+    int rc = 0;
+
+    if (what_r)
+        *what_r = KEEL_LOCAL_RECOVERY_NONE;
+    if (domid_r)
+        *domid_r = KEEL_DOMID_INVALID;
+    if (!host || !name || !uuid)
+        return KEEL_EINVAL;
+    keel__enter(host->ctx);
+    copy_name(name, copy, sizeof(copy));
+    if (!find(host, copy, NULL, &copy_id, &copy_st)) {
+        keel__leave(host->ctx);
+        return 0;
+    }
+    src = find(host, NULL, uuid, &src_id, &src_st);
+    if (src && copy_st == KEEL_DOMAIN_PAUSED) {
+        /* Not handed over: the source is the domain. */
+        rc = keel_domain_destroy(host, copy_id);
+        if (rc == 0 && what_r)
+            *what_r = KEEL_LOCAL_RECOVERY_DROPPED;
+        keel__leave(host->ctx);
+        return rc;
+    }
+    if (src)
+        rc = keel_domain_destroy(host, src_id);
+    if (rc == 0)
+        rc = take_over(host, copy_id, name, uuid);
+    if (rc == 0 && copy_st == KEEL_DOMAIN_PAUSED && !was_paused)
+        rc = keel_domain_unpause(host, copy_id);
+    if (rc == 0 && what_r)
+        *what_r = KEEL_LOCAL_RECOVERY_TOOK_OVER;
+    if (rc == 0 && domid_r)
+        *domid_r = copy_id;
     keel__leave(host->ctx);
     return rc;
 }

@@ -650,6 +650,130 @@ START_TEST(recover_journals)
 }
 END_TEST
 
+/* The journal of a same-host migration of name (uuid u, domid) that
+ * got as far as phase. */
+static void
+put_local_journal(uint64_t id, const char *name, const char *u, uint32_t domid,
+                  const char *phase)
+{
+    char text[2048];
+
+    snprintf(text, sizeof(text),
+             "{\"version\":1,\"job\":%" PRIu64 ",\"kind\":\"migrate_local\","
+             "\"domain\":\"%s\",\"uuid\":\"%s\",\"domid\":%u,"
+             "\"was_paused\":false,\"file\":null,\"socket\":null,"
+             "\"phase\":\"%s\"}",
+             id, name, u, domid, phase);
+    put_file(journal(id), text);
+}
+
+static void
+uuid_of(uint32_t domid, char u[37])
+{
+    struct keel_domain_info info;
+
+    OK(keel_domain_info(kd.host, domid, &info));
+    keel_uuid_format(info.uuid, u);
+}
+
+/* Whether name is domain domid, uuid u, in state st. */
+static void
+assert_domain(const char *name, uint32_t domid, const char *u,
+              enum keel_domain_state st)
+{
+    struct keel_domain_info info;
+    uint32_t id;
+    char got[37];
+
+    OK(keel_domain_lookup(kd.host, name, &id));
+    ck_assert_uint_eq(id, domid);
+    OK(keel_domain_info(kd.host, id, &info));
+    keel_uuid_format(info.uuid, got);
+    ck_assert_str_eq(got, u);
+    ck_assert_int_eq(info.state, st);
+}
+
+static void
+assert_gone(const char *name)
+{
+    uint32_t id;
+
+    ck_assert_int_eq(keel_domain_lookup(kd.host, name, &id), KEEL_ENODOMAIN);
+    keel_ctx_clear_error(kd.ctx);
+}
+
+/* A keeld killed in a migration within its host leaves the source and
+ * its copy NAME--incoming (temporary uuid) side by side, or the copy
+ * alone. The next keeld keeps whichever the handover had reached:
+ *  a: the copy never ran: it goes, the source runs again;
+ *  b: the copy runs (it had been told go): the paused source goes, the
+ *     copy takes the name and uuid;
+ *  c: the source is gone (destroyed after the handover): the copy takes
+ *     over and, still paused, is unpaused;
+ *  d: no copy, the stream complete: the source is the only one, so it
+ *     runs again (a migration to another host would leave it paused). */
+START_TEST(recover_local_migration)
+{
+    struct keel_hv_dominfo hi;
+    uint32_t a, a2, b, b2, c2, d;
+    char ua[37], ub[37], uc[37], ud[37];
+    uint8_t gone[16];
+
+    kd_open();
+    kd_jobs_fini(&kd);
+    a = make("a");
+    a2 = make("a--incoming");
+    b = make("b");
+    b2 = make("b--incoming");
+    c2 = make("c--incoming");
+    d = make("d");
+    OK(keel_domain_pause(kd.host, a));
+    OK(keel_hv_logdirty_enable(kd.hv, a));
+    OK(keel_domain_pause(kd.host, a2));
+    OK(keel_domain_pause(kd.host, b));
+    OK(keel_domain_pause(kd.host, c2));
+    OK(keel_domain_pause(kd.host, d));
+    uuid_of(a, ua);
+    uuid_of(b, ub);
+    uuid_of(d, ud);
+    OK(keel_uuid_generate(gone));
+    keel_uuid_format(gone, uc);
+    put_local_journal(1, "a", ua, a, "stopcopy");
+    put_local_journal(2, "b", ub, b, "done");
+    put_local_journal(3, "c", uc, 4000, "done");
+    put_local_journal(4, "d", ud, d, "done");
+
+    th_host_close(kd.host); /* keeld restarts */
+    kd.host = th_host_open(kd.hv, th_path("stateA"));
+    OK(kd_jobs_init(&kd));
+
+    assert_domain("a", a, ua, KEEL_DOMAIN_RUNNING);
+    OK(keel_hv_domain_info(kd.hv, a, &hi));
+    ck_assert(!(hi.flags & KEEL_DOMF_LOGDIRTY));
+    assert_gone("a--incoming");
+    assert_domain("b", b2, ub, KEEL_DOMAIN_RUNNING);
+    assert_gone("b--incoming");
+    ck_assert_int_eq(
+        keel_domain_info(kd.host, b, &(struct keel_domain_info){0}),
+        KEEL_ENODOMAIN);
+    keel_ctx_clear_error(kd.ctx);
+    assert_domain("c", c2, uc, KEEL_DOMAIN_RUNNING);
+    assert_gone("c--incoming");
+    assert_domain("d", d, ud, KEEL_DOMAIN_RUNNING);
+    for (uint64_t i = 1; i <= 4; i++)
+        ck_assert(!exists(journal(i)));
+    kd_jobs_fini(&kd);
+
+    /* It sticks: a keeld started again finds the domains as they are. */
+    th_host_close(kd.host);
+    kd.host = th_host_open(kd.hv, th_path("stateA"));
+    OK(kd_jobs_init(&kd));
+    assert_domain("b", b2, ub, KEEL_DOMAIN_RUNNING);
+    assert_domain("c", c2, uc, KEEL_DOMAIN_RUNNING);
+    kd_jobs_fini(&kd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -663,5 +787,6 @@ main(void)
     tcase_add_test(tc, killed_mid_save);
     tcase_add_test(tc, killed_mid_restore);
     tcase_add_test(tc, recover_journals);
+    tcase_add_test(tc, recover_local_migration);
     return th_run(s);
 }

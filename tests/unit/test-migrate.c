@@ -578,6 +578,46 @@ START_TEST(local_refused_source_runs)
 }
 END_TEST
 
+/* After a process died mid-way: no copy, nothing to do; a copy that
+ * runs wins over its paused source, keeping the source's name and uuid;
+ * bad arguments refused. (keeld's recovery covers the other cases.) */
+START_TEST(local_recover)
+{
+    struct keel_domain_info src_info, info;
+    enum keel_local_recovery what = KEEL_LOCAL_RECOVERY_DROPPED;
+    uint32_t src, copy, domid = 0;
+
+    hosts_open_clock(false);
+    src = make(&A, "phoenix", KEEL_DOMAIN_PV, 8, 0);
+    OK(keel_domain_info(A.host, src, &src_info));
+    OK(keel_domain_migrate_local_recover(A.host, "phoenix", src_info.uuid,
+                                         false, &what, &domid));
+    ck_assert_int_eq(what, KEEL_LOCAL_RECOVERY_NONE);
+    ck_assert_uint_eq(domid, KEEL_DOMID_INVALID);
+    ck_assert_int_eq(state_of(&A, src), KEEL_DOMAIN_RUNNING);
+
+    copy = make(&A, "phoenix--incoming", KEEL_DOMAIN_PV, 8, 0);
+    OK(keel_domain_pause(A.host, src));
+    OK(keel_domain_migrate_local_recover(A.host, "phoenix", src_info.uuid,
+                                         false, &what, &domid));
+    ck_assert_int_eq(what, KEEL_LOCAL_RECOVERY_TOOK_OVER);
+    ck_assert_uint_eq(domid, copy);
+    OK(keel_domain_info(A.host, copy, &info));
+    ck_assert_str_eq(info.name, "phoenix");
+    ck_assert_mem_eq(info.uuid, src_info.uuid, 16);
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_RUNNING);
+    ck_assert_int_eq(keel_domain_info(A.host, src, &info), KEEL_ENODOMAIN);
+    ck_assert_uint_eq(n_domains(&A), 2);
+
+    ck_assert_int_eq(keel_domain_migrate_local_recover(NULL, "x", src_info.uuid,
+                                                       false, NULL, NULL),
+                     KEEL_EINVAL);
+    ck_assert_int_eq(keel_domain_migrate_local_recover(
+                         A.host, NULL, src_info.uuid, false, NULL, NULL),
+                     KEEL_EINVAL);
+}
+END_TEST
+
 /* keel's policy with a downtime cap gives up on a guest that dirties
  * faster than the link: the source keeps running. */
 static enum keel_migrate_decision
@@ -1210,6 +1250,7 @@ suite(void)
     tcase_add_test(tc, live_refused_source_runs);
     tcase_add_test(tc, local_keeps_name_and_uuid);
     tcase_add_test(tc, local_refused_source_runs);
+    tcase_add_test(tc, local_recover);
     tcase_add_test(tc, live_abort_source_runs);
     tcase_add_test(tc, checkpoints_and_failover);
     tcase_add_test(tc, failover_through_migrate_receive);
