@@ -233,6 +233,8 @@ keel_create() { # NAME CFG [KEY=VALUE...]
     has_domain "$name" || fail "keel create returned but xl list has no $name"
     booted "$name" || return 1
     ticking "$name" || return 1
+    con_has "$name" "KEEL-GUEST-UP.* cpus=1" ||
+        fail "$name did not come up with 1 vCPU online: $(grep KEEL-GUEST-UP "$con/guest-$name.log" | tail -n 1)" || return 1
     run keel list "$name" || return 1
     awk -v n="$name" 'NR == 2 && $1 == n { ok = 1 } END { exit !ok }' "$out" ||
         fail "keel list $name: $(sed -n 2p "$out")"
@@ -254,6 +256,30 @@ keel_unpause() {
     ticking "$1"
 }
 
+# vCPU 0 pinned to CPU 1: Xen's own view (xl vcpu-list) has hard
+# affinity 1; then back to all.
+keel_vcpu_pin() {
+    dom=kpv
+    run keel vcpu-pin kpv 0 1 || return 1
+    xl vcpu-list kpv >"$out" 2>&1
+    awk '$1 == "kpv" && $3 == 0 && $7 == "1" { ok = 1 } END { exit !ok }' "$out" ||
+        fail "xl vcpu-list: vCPU 0's hard affinity is not 1: $(grep '^kpv' "$out" | head -n 1)" || return 1
+    run keel vcpu-pin kpv 0 all
+}
+
+# Pool-0's scheduler (credit2, Xen 4.17's default): a weight set by keel
+# is the weight Xen reports to xl.
+keel_sched() {
+    dom=kpv
+    run keel sched-credit2 -d kpv -w 512 || return 1
+    xl sched-credit2 -d kpv >"$out" 2>&1
+    awk '$1 == "kpv" && $3 == 512 { ok = 1 } END { exit !ok }' "$out" ||
+        fail "xl sched-credit2: kpv's weight is not 512: $(tr '\n' ' ' <"$out")" || return 1
+    run keel sched-credit2 -d kpv || return 1
+    awk '$1 == "kpv" && $3 == 512 { ok = 1 } END { exit !ok }' "$out" ||
+        fail "keel sched-credit2 does not show weight 512: $(tr '\n' ' ' <"$out")"
+}
+
 target_kb() { xenstore-read "/local/domain/$(domid_of "$1")/memory/target" 2>/dev/null; }
 
 keel_mem_set() {
@@ -266,13 +292,16 @@ vcpu_online() { # NAME VCPU: keel vcpu-list shows it running or blocked
         awk -v n="$1" -v v="$2" '$1 == n && $3 == v && $5 ~ /^[rb-]+$/ && $5 !~ /p/ { ok = 1 } END { exit !ok }'
 }
 
-keel_vcpu_set() {
-    run keel vcpu-set kpv 2 || return 1
+# vCPU 1 of 2 made available: the guest brings it up. A PVH guest knows
+# it from its MADT (listed, not enabled), a PV guest from the store.
+keel_vcpu_set() { # NAME
+    dom=$1
+    run keel vcpu-set "$1" 2 || return 1
     local a
-    a=$(xenstore-read "/local/domain/$(domid_of kpv)/cpu/1/availability" 2>/dev/null)
+    a=$(xenstore-read "/local/domain/$(domid_of "$1")/cpu/1/availability" 2>/dev/null)
     [ "$a" = online ] || fail "cpu/1/availability is '$a', not online" || return 1
-    wait_until 60 vcpu_online kpv 1 ||
-        fail "keel vcpu-list does not show vCPU 1 online after 60 s: $(keel vcpu-list kpv 2>&1 | tail -n 2 | tr '\n' ' ')"
+    wait_until 60 vcpu_online "$1" 1 ||
+        fail "keel vcpu-list does not show vCPU 1 online after 60 s: $(keel vcpu-list "$1" 2>&1 | tail -n 2 | tr '\n' ' ')"
 }
 
 keel_save() { # NAME
@@ -299,7 +328,7 @@ keel_restore() { # NAME
 # keel migrate DOMAIN localhost: a copy built beside the source as
 # DOMAIN--incoming takes over its name once it runs.
 migrate_pvh() {
-    local old new
+    local old new n
     dom=kpvh old=$(domid_of kpvh)
     run keel migrate kpvh localhost || return 1
     new=$(domid_of kpvh)
@@ -309,7 +338,12 @@ migrate_pvh() {
     grep -q "Migrated as domain $new" "$out" "$err" ||
         fail "keel did not say 'Migrated as domain $new'" || return 1
     is_running kpvh || fail "kpvh is $(state_of kpvh) after the migration" || return 1
-    ticking kpvh
+    # xenconsoled names a console log after the domain as it arrives and
+    # keeps that file (as after xl migrate localhost): the copy's console
+    # goes on in guest-kpvh--incoming.log until xenconsoled is sent SIGHUP.
+    n=$(con_lines kpvh--incoming)
+    wait_until 30 con_grows_from kpvh--incoming "$n" ||
+        fail "the migrated kpvh's console has not grown in 30 s (state $(state_of kpvh))"
 }
 
 # PV live migration needs log-dirty, which needs shadow paging, which
@@ -375,7 +409,10 @@ group_keel() {
     step pause keel_pause kpv
     step unpause keel_unpause kpv
     step mem-set keel_mem_set
-    step vcpu-set keel_vcpu_set
+    step vcpu-set keel_vcpu_set kpv
+    step vcpu-pin keel_vcpu_pin
+    step sched-credit2 keel_sched
+    step vcpu-set-pvh keel_vcpu_set kpvh
     step save-pv keel_save kpv
     step restore-pv keel_restore kpv
     step save-pvh keel_save kpvh
