@@ -4,13 +4,15 @@
  * phases: jobs.c's header and jobs-internal.h). At start, before any new
  * job, each journal left behind is read and its job rolled back or
  * finished: a save or migration whose source still exists gets log-dirty
- * off, is unpaused if the job paused it, and loses its partial file (a
- * save whose file was complete and synced is finished as asked; a
- * migration within this host first drops its copy, or has the copy take
- * over if the handover had begun); a restore or incoming migration loses its
- * half-built domain, or, if its stream was complete, is finished. Every action
- * is logged naming the job and the domain; a journal that cannot be read is
- * logged and left, and an undo that fails keeps its journal for the next start.
+ * off, is resumed if the job suspended it (a Xen guest suspends itself
+ * for the last copy) and unpaused if the job paused it, and loses its
+ * partial file (a save whose file was complete and synced is finished as
+ * asked; a migration within this host first drops its copy, or has the
+ * copy take over if the handover had begun); a restore or incoming
+ * migration loses its half-built domain, or, if its stream was complete,
+ * is finished. Every action is logged naming the job and the domain; a
+ * journal that cannot be read is logged and left, and an undo that fails
+ * keeps its journal for the next start.
  */
 #include "config.h"
 
@@ -227,6 +229,30 @@ recover_unpause(struct keeld *kd, const struct jrec *j)
     return rc == 0;
 }
 
+/* Suspended by the job (a Xen guest suspends itself for the last copy):
+ * its suspend returns as cancelled and it runs on, or stays paused. */
+static bool
+suspended(const struct keel_domain_info *info)
+{
+    return info->state == KEEL_DOMAIN_SHUTDOWN &&
+           info->reason == KEEL_SHUTDOWN_SUSPEND;
+}
+
+static bool
+recover_resume(struct keeld *kd, const struct jrec *j, bool paused)
+{
+    int rc = keel_domain_resume(kd->host, j->domid, paused);
+
+    if (rc)
+        log_warnx(JLOG_FMT ": resuming it from its suspend: %s", JLOG_ARGS(j),
+                  keel_ctx_last_error(kd->ctx));
+    else
+        log_info(JLOG_FMT ": resumed it from its suspend%s", JLOG_ARGS(j),
+                 paused ? ", paused" : "");
+    keel_ctx_clear_error(kd->ctx);
+    return rc == 0;
+}
+
 static bool
 recover_unlink(const struct jrec *j)
 {
@@ -262,6 +288,10 @@ finish_save(struct keeld *kd, const struct jrec *j,
 {
     log_info(JLOG_FMT ": %s is complete: finishing the save (leave %s)",
              JLOG_ARGS(j), j->file, kd_leave_name(j->flags));
+    if ((j->flags & (KEEL_SAVE_LEAVE_PAUSED | KEEL_SAVE_LEAVE_RUNNING)) &&
+        suspended(info))
+        return recover_resume(
+            kd, j, (j->flags & KEEL_SAVE_LEAVE_PAUSED) || j->was_paused);
     if (j->flags & KEEL_SAVE_LEAVE_PAUSED)
         return true;
     if (j->flags & KEEL_SAVE_LEAVE_RUNNING)
@@ -326,7 +356,9 @@ recover_source(struct keeld *kd, struct jrec *j)
                   JLOG_ARGS(j), keel_domain_state_name(info.state));
         return ok;
     }
-    if (!j->was_paused && info.state == KEEL_DOMAIN_PAUSED)
+    if (suspended(&info))
+        ok = recover_resume(kd, j, j->was_paused) && ok;
+    else if (!j->was_paused && info.state == KEEL_DOMAIN_PAUSED)
         ok = recover_unpause(kd, j) && ok;
     if (save)
         ok = recover_unlink(j) && ok;

@@ -1,5 +1,5 @@
 /* domain-ops.c: what can be done to a domain between create and destroy
- * (pause, rename, memory, vCPUs, affinity) and what can be asked of it
+ * (pause, resume, rename, memory, vCPUs, affinity) and what can be asked of it
  * (lookup, info, list, vCPU list, config)
  *
  * Each call checks the state machine of domain.h first (keel__dom_check),
@@ -50,6 +50,40 @@ KEEL_EXPORT int
 keel_domain_unpause(struct keel_host *host, uint32_t domid)
 {
     return host ? pause_op(host, domid, false) : KEEL_EINVAL;
+}
+
+KEEL_EXPORT int
+keel_domain_resume(struct keel_host *host, uint32_t domid, bool paused)
+{
+    struct keel_hv_dominfo info;
+    struct keel__dom *d;
+    int rc;
+
+    if (!host)
+        return KEEL_EINVAL;
+    keel__host_begin(host);
+    rc = keel__dom_check(host, domid, "resume", KEEL__ST(KEEL_DOMAIN_SHUTDOWN),
+                         false, &d, &info);
+    if (rc == 0 && info.shutdown_reason != KEEL_SHUTDOWN_SUSPEND)
+        rc = keel_error(host->ctx, KEEL_ESTATE,
+                        "resume: domain %u (%s) stopped (%s), not suspended",
+                        domid, d->cfg.name,
+                        keel_shutdown_reason_name(info.shutdown_reason));
+    /* Paused first, so that the resumed guest stays paused. */
+    if (rc == 0 && !(info.flags & KEEL_DOMF_PAUSED))
+        rc = keel_hv_domain_pause(host->hv, domid);
+    if (rc == 0)
+        rc = keel_hv_domain_resume(host->hv, domid);
+    if (rc == 0)
+        rc = keel__dom_changed(host, d); /* no longer stopped */
+    if (rc == 0 && !paused)
+        rc = keel_hv_domain_unpause(host->hv, domid);
+    if (rc == 0)
+        keel__event_queue(host,
+                          paused ? KEEL_DOMAIN_EVENT_PAUSED
+                                 : KEEL_DOMAIN_EVENT_UNPAUSED,
+                          d, domid);
+    return keel__host_end(host, rc);
 }
 
 static int

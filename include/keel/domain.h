@@ -124,6 +124,13 @@ int keel_domain_reboot(struct keel_host *host, uint32_t domid, int timeout_ms,
 int keel_domain_pause(struct keel_host *host, uint32_t domid);
 int keel_domain_unpause(struct keel_host *host, uint32_t domid);
 
+/* Resumes a domain that a save or migration suspended and never finished
+ * (its process was killed): SHUTDOWN with reason suspend. The guest's
+ * suspend returns as cancelled, as after a failed save, and it runs on,
+ * or with paused is left PAUSED. KEEL_ESTATE for a domain that is not
+ * suspended. Queues UNPAUSED, or PAUSED. */
+int keel_domain_resume(struct keel_host *host, uint32_t domid, bool paused);
+
 /* Renames a domain. Names are 1..KEEL_NAME_MAX bytes of printable ASCII
  * other than '/', and not all digits (a number is a domid). KEEL_EINVAL
  * for a bad name, KEEL_EEXIST when another domain has it. Queues

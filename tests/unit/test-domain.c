@@ -186,6 +186,38 @@ START_TEST(create_paused_pause_unpause)
 }
 END_TEST
 
+/* A domain left suspended (a save's process died) resumes, running or
+ * paused; anything else is refused. */
+START_TEST(resume_suspended)
+{
+    struct env e = env_open(0);
+    struct keel_domain_event evs[16];
+    uint32_t domid = make(&e, "s", 0);
+
+    th_assert_err(keel_domain_resume(e.host, domid, false), KEEL_ESTATE,
+                  "resume: domain 1 (s) is running");
+    OK(keel_hv_domain_shutdown(e.hv, domid, KEEL_SHUTDOWN_SUSPEND));
+    ck_assert_int_eq(info_of(&e, domid).state, KEEL_DOMAIN_SHUTDOWN);
+    events(&e, evs);
+    OK(keel_domain_resume(e.host, domid, true));
+    ck_assert_int_eq(info_of(&e, domid).state, KEEL_DOMAIN_PAUSED);
+    ck_assert_uint_eq(events(&e, evs), 1);
+    ck_assert_int_eq(evs[0].type, KEEL_DOMAIN_EVENT_PAUSED);
+    OK(keel_domain_unpause(e.host, domid));
+    OK(keel_hv_domain_shutdown(e.hv, domid, KEEL_SHUTDOWN_SUSPEND));
+    ck_assert_int_eq(info_of(&e, domid).state, KEEL_DOMAIN_SHUTDOWN);
+    OK(keel_domain_resume(e.host, domid, false));
+    ck_assert_int_eq(info_of(&e, domid).state, KEEL_DOMAIN_RUNNING);
+    /* Stopped for another reason: not a suspend to undo. */
+    OK(keel_hv_domain_shutdown(e.hv, domid, KEEL_SHUTDOWN_POWEROFF));
+    th_assert_err(keel_domain_resume(e.host, domid, false), KEEL_ESTATE,
+                  "stopped (poweroff), not suspended");
+    th_assert_err(keel_domain_resume(e.host, 0, false), KEEL_EPERM,
+                  "Domain-0");
+    ck_assert_int_eq(keel_domain_resume(NULL, domid, false), KEEL_EINVAL);
+}
+END_TEST
+
 /* A refused create leaves the host as it was. */
 static void
 refused(struct env *e, struct keel_domain_config *cfg, int code,
@@ -1059,6 +1091,7 @@ main(void)
 
     tcase_add_test(tc, create_running);
     tcase_add_test(tc, create_paused_pause_unpause);
+    tcase_add_test(tc, resume_suspended);
     tcase_add_test(tc, create_refused);
     tcase_add_test(tc, create_uuid_taken);
     tcase_add_test(tc, create_undone);

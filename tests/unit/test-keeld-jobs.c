@@ -650,6 +650,50 @@ START_TEST(recover_journals)
 }
 END_TEST
 
+/* A Xen guest suspends itself for a save's last copy: keeld killed then
+ * leaves it shut down with reason suspend. The next keeld resumes it:
+ * a save cut short (file removed), a synced save asked to leave it
+ * running (file kept). Failed before: both stayed suspended. */
+START_TEST(recover_suspended_source)
+{
+    struct keel_domain_info info;
+    uint32_t cut, kept;
+    char extra[1024];
+
+    kd_open();
+    kd_jobs_fini(&kd);
+    cut = make("cut");
+    kept = make("kept");
+    OK(keel_hv_domain_shutdown(kd.hv, cut, KEEL_SHUTDOWN_SUSPEND));
+    OK(keel_hv_domain_shutdown(kd.hv, kept, KEEL_SHUTDOWN_SUSPEND));
+    put_file(th_path("cut.save"), "the first bytes of a stream");
+    put_file(th_path("kept.save"), "a whole stream");
+    snprintf(extra, sizeof(extra),
+             "\"leave\":\"destroyed\",\"file\":\"%s\",\"phase\":\"stopcopy\"",
+             th_path("cut.save"));
+    put_journal(1, "save", "cut", cut, extra);
+    snprintf(extra, sizeof(extra),
+             "\"leave\":\"running\",\"file\":\"%s\",\"phase\":\"synced\"",
+             th_path("kept.save"));
+    put_journal(2, "save", "kept", kept, extra);
+
+    th_host_close(kd.host); /* keeld restarts */
+    kd.host = th_host_open(kd.hv, th_path("stateA"));
+    OK(keel_domain_info(kd.host, cut, &info));
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_SHUTDOWN); /* as it was left */
+    OK(kd_jobs_init(&kd));
+
+    OK(keel_domain_info(kd.host, cut, &info));
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_RUNNING);
+    ck_assert(!exists(th_path("cut.save")));
+    OK(keel_domain_info(kd.host, kept, &info));
+    ck_assert_int_eq(info.state, KEEL_DOMAIN_RUNNING);
+    ck_assert(exists(th_path("kept.save")));
+    ck_assert(!exists(journal(1)) && !exists(journal(2)));
+    kd_jobs_fini(&kd);
+}
+END_TEST
+
 /* The journal of a same-host migration of name (uuid u, domid) that
  * got as far as phase. */
 static void
@@ -788,5 +832,6 @@ main(void)
     tcase_add_test(tc, killed_mid_restore);
     tcase_add_test(tc, recover_journals);
     tcase_add_test(tc, recover_local_migration);
+    tcase_add_test(tc, recover_suspended_source);
     return th_run(s);
 }
