@@ -66,6 +66,11 @@ context() {
         echo "  | $dom's console (last 4 lines):"
         tail -n 4 "$con/guest-$dom.log" | sed 's/^/  | /'
     fi
+    # xl's own log for a domain it made: how the domain ended, if it did.
+    if [ -n "$dom" ] && [ -s "/var/log/xen/xl-$dom.log" ]; then
+        echo "  | xl-$dom.log (last 6 lines):"
+        tail -n 6 "/var/log/xen/xl-$dom.log" | sed 's/^/  | /'
+    fi
     if [ -n "$keeld_pid" ] && [ -s "$klog" ]; then
         # What keeld logged during the step, but for connection chatter.
         echo "  | keeld.log during the step (at most 30 lines):"
@@ -150,6 +155,7 @@ xl_create() { # NAME CFG
 }
 
 xl_destroy() {
+    dom=$1
     run xl destroy "$1" || return 1
     no_domain "$1" || fail "$1 still listed"
 }
@@ -325,6 +331,33 @@ keel_restore() { # NAME
     ticking "$1"
 }
 
+# keeld killed (SIGKILL) in the middle of a save: the guest had suspended
+# itself for the copy, which is stuck on a pipe no one reads. The next
+# keeld finds the save's journal, resumes the guest, which runs on, and
+# removes the partial file.
+is_suspended() { case $(state_of "$1") in ???s*) return 0 ;; esac; return 1; }
+keeld_killed_mid_save() {
+    dom=kpv
+    rm -f "$save/kpv.fifo" && mkfifo "$save/kpv.fifo" || return 1
+    exec 7<>"$save/kpv.fifo" # holds the pipe open, never reads
+    keel save kpv "$save/kpv.fifo" >"$out" 2>"$err" &
+    local client=$! ok=0
+    wait_until 60 is_suspended kpv && ok=1
+    kill -9 "$keeld_pid"
+    wait "$keeld_pid" 2>/dev/null
+    wait "$client" 2>/dev/null
+    exec 7<&-
+    [ $ok = 1 ] || fail "kpv never suspended for the save (state $(state_of kpv))" || return 1
+    rm -f "$KEEL_SOCKET"
+    keeld_start || return 1
+    wait_until 30 is_running kpv ||
+        fail "kpv is $(state_of kpv) after keeld's restart, not running" || return 1
+    [ ! -e "$save/kpv.fifo" ] || fail "the partial save file is left" || return 1
+    grep -q "resumed it from its suspend" "$klog" ||
+        fail "keeld's log does not say it resumed kpv" || return 1
+    ticking kpv
+}
+
 # keel migrate DOMAIN localhost: a copy built beside the source as
 # DOMAIN--incoming takes over its name once it runs.
 migrate_pvh() {
@@ -415,6 +448,7 @@ group_keel() {
     step vcpu-set-pvh keel_vcpu_set kpvh
     step save-pv keel_save kpv
     step restore-pv keel_restore kpv
+    step save-killed keeld_killed_mid_save
     step save-pvh keel_save kpvh
     step restore-pvh keel_restore kpvh
     step migrate-pvh migrate_pvh
