@@ -163,7 +163,8 @@ keel_domain_migrate_local(struct keel_host *host, uint32_t domid,
 
 /* --- after a process that died mid-way --- */
 
-/* The domain named name, or with uuid: its domid and state, or false. */
+/* The domain named name, or with uuid: its domid and (state_r may be
+ * NULL) state, or false. */
 static bool
 find(struct keel_host *host, const char *name, const uint8_t *uuid,
      uint32_t *domid_r, enum keel_domain_state *state_r)
@@ -180,7 +181,7 @@ find(struct keel_host *host, const char *name, const uint8_t *uuid,
     found = d && keel_domain_info(host, *domid_r, &info) == 0 &&
             info.state != KEEL_DOMAIN_DYING;
     keel_ctx_clear_error(host->ctx);
-    if (found)
+    if (found && state_r)
         *state_r = info.state;
     return found;
 }
@@ -192,7 +193,7 @@ keel_domain_migrate_local_recover(struct keel_host *host, const char *name,
                                   uint32_t *domid_r)
 {
     char copy[KEEL_NAME_MAX + 1];
-    enum keel_domain_state copy_st, src_st;
+    enum keel_domain_state copy_st;
     uint32_t copy_id, src_id;
     bool src;
     int rc = 0;
@@ -209,7 +210,7 @@ keel_domain_migrate_local_recover(struct keel_host *host, const char *name,
         keel__leave(host->ctx);
         return 0;
     }
-    src = find(host, NULL, uuid, &src_id, &src_st);
+    src = find(host, NULL, uuid, &src_id, NULL);
     if (src && copy_st == KEEL_DOMAIN_PAUSED) {
         /* Not handed over: the source is the domain. */
         rc = keel_domain_destroy(host, copy_id);
