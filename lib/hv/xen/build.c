@@ -22,8 +22,8 @@
  * the rest of its store nodes and unpauses it. Any failure destroys what
  * was made, so nothing is left behind.
  *
- * HVM guests need a device model,
- * which this backend does not start: refused.
+ * HVM guests need a device model, which this backend does not start:
+ * refused.
  */
 #include "config.h"
 
@@ -42,9 +42,13 @@
 /* Xen's toolstack lets max memory exceed the guest's by this much, for
  * the pages the builder adds (KiB). */
 #define MAXMEM_SLACK_KB 1024
-/* Where the HVM container's special pages and the local APIC sit: the
- * PVH guest's memory stays below (as Xen's toolstack lays it out). */
-#define PVH_MMIO_START 0xFC000000ull
+/* The hole that holds the PVH guest's ACPI tables, its local APIC and
+ * the HVM container's special pages starts with the tables; the guest's
+ * memory stays below it (as Xen's toolstack lays it out). */
+#define PVH_MMIO_START XEN_ACPI_BASE
+/* A PVH memory map: RAM below 4 GiB, the ACPI modules, the special
+ * pages, RAM above 4 GiB. */
+#define PVH_E820_MAX (3 + MAX_ACPI_MODULES)
 
 /* --- the store directory --- */
 
@@ -218,7 +222,8 @@ pvh_layout(struct xc_dom_image *dom, uint64_t mem_bytes)
 }
 
 static unsigned int
-pvh_memory_map(const struct xc_dom_image *dom, struct e820entry e820[5])
+pvh_memory_map(const struct xc_dom_image *dom,
+               struct e820entry e820[PVH_E820_MAX])
 {
     unsigned int n = 0;
 
@@ -288,7 +293,7 @@ build_image(struct xen *x, uint32_t domid,
 {
     bool pvh = spec->type == KEEL_DOMAIN_PVH;
     struct xen_acpi acpi = {0};
-    struct e820entry e820[5];
+    struct e820entry e820[PVH_E820_MAX];
     struct xc_dom_image *dom;
     uint64_t mem_mb = spec->mem_kb / 1024;
     int rc = 0;
