@@ -17,8 +17,8 @@
  *         and nothing emulates ACPI hotplug for PVH; so the guest boots
  *         them all, and its Xen hotplug watcher takes the ones not
  *         available (cpu/N/availability in the store) offline before
- *         userspace runs, as a PV guest does. vcpu-set then works both
- *         ways. No I/O APIC: PVH emulates only the local APIC.
+ *         userspace runs, as a PV guest does; vcpu-set can add them
+ *         later. No I/O APIC: PVH emulates only the local APIC.
  *   FADT  no VGA, no CMOS clock, power and sleep buttons absent, no PM
  *         timer; the PM1a event and control blocks and GPE0 at Xen's
  *         fixed I/O ports (public/hvm/ioreq.h).
