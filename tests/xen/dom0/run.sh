@@ -347,9 +347,9 @@ keeld_killed_mid_save() {
     wait "$keeld_pid" 2>/dev/null
     wait "$client" 2>/dev/null
     exec 7<&-
-    [ $ok = 1 ] || fail "kpv never suspended for the save (state $(state_of kpv))" || return 1
     rm -f "$KEEL_SOCKET"
-    keeld_start || return 1
+    keeld_start || return 1 # whatever happened: later steps need keeld
+    [ $ok = 1 ] || fail "kpv never suspended for the save (state $(state_of kpv))" || return 1
     wait_until 30 is_running kpv ||
         fail "kpv is $(state_of kpv) after keeld's restart, not running" || return 1
     [ ! -e "$save/kpv.fifo" ] || fail "the partial save file is left" || return 1
